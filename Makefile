@@ -1,0 +1,74 @@
+# The two commands of the README: `make run` and `make test`. Each does all its set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv manages the environment; installed with pip when it is missing.
+UV = $(shell uv --version >/dev/null 2>&1 && echo uv || echo "python3 -m uv")
+MANAGE = $(UV) run --frozen python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help uv install install-dev run serve test test-fast lint format check-migrations browser clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+uv: ## Install uv if it is missing
+	@uv --version >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --quiet --user uv || \
+		python3 -m pip install --quiet --user --break-system-packages uv
+
+install: uv ## Create .venv from uv.lock (runtime packages only)
+	@$(UV) sync --frozen --inexact --no-dev
+
+install-dev: uv ## Create .venv from uv.lock, with the test and lint tools
+	@$(UV) sync --frozen
+
+.env:
+	@umask 077; { \
+		echo "# Made by make for development; see .env.example for every setting."; \
+		echo "DJANGO_DEBUG=true"; \
+		echo "DJANGO_SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+		echo "JWT_SIGNING_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+		echo "FIRST_SUPERUSER_EMAIL=admin@example.com"; \
+		echo "FIRST_SUPERUSER_PASSWORD=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"; \
+	} > .env
+	@echo "Wrote .env with fresh random keys and a development superuser."
+
+run: install .env ## Serve the API on http://127.0.0.1:8000 (SQLite unless DATABASE_URL is set)
+	@$(MANAGE) migrate --no-input
+	@$(MANAGE) ensure_superuser --print
+	@$(MANAGE) runserver $(HOST):$(PORT)
+
+serve: install .env ## Serve with gunicorn, as in production
+	@$(MANAGE) migrate --no-input
+	@$(MANAGE) collectstatic --no-input -v 0
+	@$(UV) run --frozen gunicorn -c config/gunicorn.py config.wsgi
+
+browser: ## Install Debian's Chromium for the browser tests, where possible
+	@chromium --version >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "Chromium could not be installed: the browser tests will be skipped."; \
+		else echo "Chromium is missing (install Debian's chromium package): the browser tests will be skipped."; fi; }
+
+test: install-dev browser ## Run the test suite (SQLite unless DATABASE_URL is set)
+	@$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+test-fast: install-dev ## Run the tests without the browser and live-server ones
+	@$(UV) run --frozen pytest -m "not browser and not live" $(PYTEST_ARGS)
+
+lint: install-dev ## ruff (lint and format) and the migrations check
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+	@$(MAKE) --no-print-directory check-migrations
+
+check-migrations: ## Fail when models and migrations disagree
+	@DJANGO_SETTINGS_MODULE=config.test_settings $(MANAGE) makemigrations --check --dry-run
+
+format: install-dev ## Format and fix what ruff can
+	@$(UV) run --frozen ruff format .
+	@$(UV) run --frozen ruff check --fix .
+
+clean: ## Remove the environment, caches and the SQLite database
+	rm -rf .venv .pytest_cache .ruff_cache .mypy_cache staticfiles db.sqlite3*

@@ -1,0 +1,99 @@
+"""The Django admin for accounts."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from users.models import User
+
+
+class UserCreateForm(AdminUserCreationForm):
+    """The add form: an email and a password typed twice, hashed on save."""
+
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class UserEditForm(UserChangeForm):
+    """The change form: the password shows as a hash summary with a reset link."""
+
+    class Meta:
+        model = User
+        fields = ("email", "full_name", "is_active", "is_superuser")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    """Accounts: search by email or name, filter by status, (de)activate in bulk."""
+
+    form = UserEditForm
+    add_form = UserCreateForm
+    list_display = (
+        "email",
+        "full_name",
+        "is_active",
+        "is_superuser",
+        "created_at",
+        "last_login",
+    )
+    list_display_links = ("email",)
+    list_filter = ("is_active", "is_superuser", "created_at")
+    search_fields = ("email", "full_name")
+    search_help_text = "Search by email or full name."
+    ordering = ("-created_at", "-id")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "updated_at", "last_login")
+    filter_horizontal = ()
+    list_per_page = 50
+    show_full_result_count = (
+        False  # no second COUNT(*) over the whole table on big lists
+    )
+    actions = ("activate_users", "deactivate_users")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name",)}),
+        ("Status", {"fields": ("is_active", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "full_name",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+
+    @admin.action(description="Activate the selected users")
+    def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Let the selected users log in again."""
+        count = queryset.filter(is_active=False).update(is_active=True)
+        self.message_user(request, f"Activated {count} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Deactivate the selected users")
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Refuse the selected users' logins and tokens from their next request on."""
+        count = (
+            queryset.filter(is_active=True)
+            .exclude(pk=request.user.pk)
+            .update(is_active=False)
+        )
+        self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Allow deletion, except of one's own account."""
+        if obj is not None and obj.pk == request.user.pk:
+            return False
+        return super().has_delete_permission(request, obj)

@@ -1,0 +1,40 @@
+"""Errors of the users and auth endpoints, with the contract's texts."""
+
+from rest_framework import exceptions, status
+
+
+class EmailAlreadyRegistered(exceptions.APIException):
+    """Another account already uses this email, in any case."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Email already registered"
+    default_code = "email_taken"
+
+
+class IncorrectCredentials(exceptions.AuthenticationFailed):
+    """Wrong email or password: the same answer whether or not the email exists."""
+
+    default_detail = "Incorrect email or password"
+    default_code = "incorrect_credentials"
+
+
+class InactiveUser(exceptions.APIException):
+    """The password was right, but the account is deactivated."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Inactive user"
+    default_code = "inactive_user"
+
+
+class InvalidRefreshToken(exceptions.AuthenticationFailed):
+    """A refresh token that is malformed, expired, revoked or not a refresh token."""
+
+    default_detail = "Invalid or expired refresh token"
+    default_code = "invalid_refresh_token"
+
+
+class NotAuthorized(exceptions.PermissionDenied):
+    """The caller may not act on this resource."""
+
+    default_detail = "Not authorized"
+    default_code = "not_authorized"

@@ -1,0 +1,96 @@
+"""Users in and out of the API; privileged fields only for superusers."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from users.models import User
+
+PASSWORD_FIELD = {
+    "write_only": True,
+    "min_length": 8,
+    "max_length": 128,
+    "trim_whitespace": False,
+}
+USER_FIELDS = [
+    "id",
+    "email",
+    "full_name",
+    "is_active",
+    "is_superuser",
+    "created_at",
+    "updated_at",
+]
+
+
+class UserSerializer(serializers.ModelSerializer[User]):
+    """A user as every response shows it; the password never appears."""
+
+    class Meta:
+        model = User
+        fields = USER_FIELDS
+        read_only_fields = USER_FIELDS
+
+
+class UserCreateSerializer(serializers.ModelSerializer[User]):
+    """Registration: email, password and an optional full name."""
+
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(**PASSWORD_FIELD)
+
+    class Meta:
+        model = User
+        fields = ["email", "password", "full_name"]
+        extra_kwargs = {"full_name": {"required": False}}
+
+
+class UserUpdateSerializer(serializers.ModelSerializer[User]):
+    """What a user may change of their own account."""
+
+    email = serializers.EmailField(max_length=254, required=False)
+    password = serializers.CharField(required=False, **PASSWORD_FIELD)
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name", "password"]
+
+
+class UserAdminUpdateSerializer(UserUpdateSerializer):
+    """What a superuser may change of any account, privileges included."""
+
+    class Meta(UserUpdateSerializer.Meta):
+        fields = [*UserUpdateSerializer.Meta.fields, "is_active", "is_superuser"]
+
+
+class LoginSerializer(serializers.Serializer[dict[str, Any]]):
+    """Credentials: OAuth2 form (`username`) or JSON (`username` or `email`)."""
+
+    username = serializers.CharField(required=False, max_length=254, write_only=True)
+    email = serializers.CharField(required=False, max_length=254, write_only=True)
+    password = serializers.CharField(
+        max_length=128, trim_whitespace=False, write_only=True
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Take the email from `username` or `email`; one of them is required."""
+        email = attrs.get("username") or attrs.get("email")
+        if not email:
+            raise serializers.ValidationError({"username": ["This field is required."]})
+        return {"email": email, "password": attrs["password"]}
+
+
+class TokenSerializer(serializers.Serializer[dict[str, Any]]):
+    """The tokens that login and refresh answer with."""
+
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    token_type = serializers.CharField(default="bearer")
+    expires_in = serializers.IntegerField(
+        help_text="Lifetime of the access token, in seconds."
+    )
+
+
+class RefreshTokenSerializer(serializers.Serializer[dict[str, Any]]):
+    """A refresh token, to rotate or revoke."""
+
+    refresh_token = serializers.CharField(max_length=4096)

@@ -1,0 +1,165 @@
+"""The users and auth endpoints."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
+
+from config.json import ORJSONParser
+from users import services
+from users.exceptions import NotAuthorized
+from users.models import User
+from users.permissions import IsSelfOrSuperuser, IsSuperuser
+from users.serializers import (
+    LoginSerializer,
+    RefreshTokenSerializer,
+    TokenSerializer,
+    UserAdminUpdateSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List users (superuser)"),
+    create=extend_schema(
+        summary="Register a user",
+        auth=[],
+        request=UserCreateSerializer,
+        responses={201: UserSerializer},
+    ),
+    retrieve=extend_schema(summary="Read a user (themself or a superuser)"),
+    partial_update=extend_schema(
+        summary="Update a user (themself or a superuser)",
+        request=UserAdminUpdateSerializer,
+        description="`is_active` and `is_superuser` are applied for superusers only.",
+    ),
+    destroy=extend_schema(summary="Delete a user (superuser)"),
+)
+class UserViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[User],
+):
+    """Register, read, update and delete accounts."""
+
+    serializer_class = UserSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[User]:
+        return User.objects.order_by("id")
+
+    def get_permissions(self) -> list[Any]:
+        if self.action == "create":
+            return [AllowAny()]
+        if self.action in ("list", "destroy"):
+            return [IsSuperuser()]
+        if self.action == "me":
+            return [IsAuthenticated()]
+        return [IsSelfOrSuperuser()]
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "create":
+            return UserCreateSerializer
+        if self.action == "partial_update":
+            if self.request.user.is_superuser:
+                return UserAdminUpdateSerializer
+            return UserUpdateSerializer
+        return UserSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_create(**serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self.get_object()
+        serializer = self.get_serializer(user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user=user, data=dict(serializer.validated_data))
+        return Response(UserSerializer(user).data)
+
+    def perform_destroy(self, instance: User) -> None:
+        if instance.pk == self.request.user.pk:
+            raise NotAuthorized("Super users are not allowed to delete themselves")
+        instance.delete()
+
+    @extend_schema(summary="Read the current user", responses=UserSerializer)
+    @action(detail=False, methods=["get"])
+    def me(self, request: Request) -> Response:
+        """Return the authenticated caller."""
+        return Response(UserSerializer(request.user).data)
+
+
+class LoginView(APIView):
+    """Exchange an email and password for an access and a refresh token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    parser_classes = [FormParser, ORJSONParser]
+
+    @extend_schema(
+        summary="Log in (OAuth2 password flow)",
+        request={
+            "application/x-www-form-urlencoded": LoginSerializer,
+            "application/json": LoginSerializer,
+        },
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(description="Inactive user, or a malformed body"),
+            401: OpenApiResponse(description="Incorrect email or password"),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        """Check the credentials and answer a token pair."""
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_authenticate(**serializer.validated_data)
+        return Response(services.token_pair_issue(user=user))
+
+
+class RefreshView(APIView):
+    """Rotate a refresh token: the old one is revoked and a new pair issued."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        summary="Refresh the tokens",
+        request=RefreshTokenSerializer,
+        responses={200: TokenSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        """Answer a new token pair for a valid, unused refresh token."""
+        serializer = RefreshTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(services.token_refresh(**serializer.validated_data))
+
+
+class LogoutView(APIView):
+    """Revoke one of the caller's refresh tokens."""
+
+    @extend_schema(
+        summary="Log out", request=RefreshTokenSerializer, responses={204: None}
+    )
+    def post(self, request: Request) -> Response:
+        """Revoke the refresh token in the body."""
+        serializer = RefreshTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.token_revoke(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
