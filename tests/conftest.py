@@ -179,6 +179,10 @@ def live_server_factory(transactional_db) -> Iterator[type[LiveServer]]:
 
 
 @pytest.fixture
-def gunicorn_server(live_server_factory) -> LiveServer:
-    """One gunicorn server on the test database, DEBUG off."""
-    return live_server_factory()
+def gunicorn_server(request, live_server_factory) -> LiveServer:
+    """One gunicorn server on the test database, DEBUG off.
+
+    Parametrize it indirectly with LiveServer's keywords to change it, e.g.
+    `@pytest.mark.parametrize("gunicorn_server", [{"workers": 4}], indirect=True)`.
+    """
+    return live_server_factory(**getattr(request, "param", {}))

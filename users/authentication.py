@@ -1,26 +1,39 @@
-"""Bearer-token authentication: the only way into the API."""
+"""Bearer-token authentication: the only way into the API.
+
+Only `Authorization: Bearer <access token>` authenticates (no session auth), so an
+admin session cookie cannot call the API. The hot path is a JWT decode plus one query
+by primary key. Every failure is a 401 with `WWW-Authenticate: Bearer`.
+"""
 
 from typing import Any
 
-from rest_framework import exceptions
+from rest_framework import HTTP_HEADER_ENCODING, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from users.models import User
 
 CREDENTIALS_ERROR = "Could not validate credentials"
+WWW_AUTHENTICATE = "Bearer"
+# Our tokens are a few hundred bytes; anything much longer is refused undecoded.
+MAX_TOKEN_BYTES = 4096
+# What parsing a hostile token may raise besides TokenError (claims of odd types or
+# sizes in a token signed with our key: huge `exp`, a non-UTF-8 segment).
+TOKEN_PARSE_ERRORS = (TokenError, ValueError, TypeError, KeyError, OverflowError)
 
 
 def token_user_id(token: Token) -> int | None:
     """Return the user id a token names (simplejwt writes a string), if sane."""
-    value = token.get("user_id")
+    value = token.get(api_settings.USER_ID_CLAIM)
     if (
         isinstance(value, str)
         and value.isascii()
         and value.isdigit()
-        and len(value) < 19
+        and len(value) < 19  # fits a bigint: never an overflow in the query
     ):
         return int(value)
     return None
@@ -31,32 +44,58 @@ class BearerAuthentication(JWTAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         """Name the scheme in WWW-Authenticate (which makes failures 401, not 403)."""
-        return "Bearer"
+        return WWW_AUTHENTICATE
+
+    def get_header(self, request: Request) -> bytes | None:
+        """Return the Authorization header as bytes, as WSGI delivered it."""
+        header = request.META.get(api_settings.AUTH_HEADER_NAME)
+        if isinstance(header, str):
+            try:
+                return header.encode(HTTP_HEADER_ENCODING)
+            except UnicodeEncodeError:  # only a test client can send this
+                raise exceptions.AuthenticationFailed(CREDENTIALS_ERROR) from None
+        return header
 
     def get_raw_token(self, header: bytes) -> bytes | None:
-        """Return the token of a Bearer header; refuse a malformed one."""
+        """Return the token of a Bearer header; refuse a malformed one.
+
+        The scheme is case-insensitive (RFC 7235). Another scheme (Basic, Token)
+        counts as no credentials at all: a 401 that asks for a bearer token.
+        """
         parts = header.split()
-        if not parts or parts[0].lower() != b"bearer":
-            return None  # another scheme: unauthenticated, as if absent
-        if len(parts) != 2:
+        if not parts or parts[0].lower() != WWW_AUTHENTICATE.lower().encode():
+            return None
+        if len(parts) != 2 or len(parts[1]) > MAX_TOKEN_BYTES:
             raise exceptions.AuthenticationFailed(CREDENTIALS_ERROR)
         return parts[1]
 
     def get_validated_token(self, raw_token: bytes) -> Token:
-        """Accept only a valid, unexpired access token (not a refresh token)."""
+        """Accept only a valid, unexpired access token (never a refresh token).
+
+        PyJWT checks the signature with the one configured algorithm only, so
+        `alg: none`, another HMAC and a wrong key all fail here.
+        """
         try:
-            return AccessToken(raw_token)
-        except (TokenError, UnicodeDecodeError):
+            return AccessToken(raw_token)  # type: ignore[arg-type]
+        except TOKEN_PARSE_ERRORS:
             raise exceptions.AuthenticationFailed(CREDENTIALS_ERROR) from None
 
     def get_user(self, validated_token: Token) -> Any:
-        """Load the token's user, refusing a deleted or deactivated one (one query)."""
+        """Load the token's user in one query; a deleted or inactive one is refused.
+
+        simplejwt's own version raises a 500 on a malformed `user_id` and answers
+        different texts for each case; here every refusal is the same 401.
+        """
         user_id = token_user_id(validated_token)
         user = (
             None
             if user_id is None
             else User.objects.filter(pk=user_id, is_active=True).first()
         )
-        if user is None:
+        if user is None or (
+            api_settings.CHECK_REVOKE_TOKEN  # off by default; honoured when set
+            and validated_token.get(api_settings.REVOKE_TOKEN_CLAIM)
+            != get_md5_hash_password(user.password)
+        ):
             raise exceptions.AuthenticationFailed(CREDENTIALS_ERROR)
         return user

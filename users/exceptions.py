@@ -38,3 +38,11 @@ class NotAuthorized(exceptions.PermissionDenied):
 
     default_detail = "Not authorized"
     default_code = "not_authorized"
+
+
+class InvalidRefreshTokenBody(exceptions.APIException):
+    """A refresh token in a body (logout) that is malformed, expired or not one."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Invalid or expired refresh token"
+    default_code = "invalid_refresh_token"

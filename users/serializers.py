@@ -70,9 +70,13 @@ class LoginSerializer(serializers.Serializer[dict[str, Any]]):
     password = serializers.CharField(
         max_length=128, trim_whitespace=False, write_only=True
     )
+    # OAuth2 password flow (Swagger UI sends it): optional, but only "password".
+    grant_type = serializers.ChoiceField(
+        choices=["password"], required=False, write_only=True
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Take the email from `username` or `email`; one of them is required."""
+        """Take the email from `username` (which wins) or `email`; one is required."""
         email = attrs.get("username") or attrs.get("email")
         if not email:
             raise serializers.ValidationError({"username": ["This field is required."]})

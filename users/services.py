@@ -1,35 +1,41 @@
 """Multi-step writes of accounts and tokens: registration, updates, login, rotation."""
 
+import secrets
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password, get_hasher, make_password
 from django.db import IntegrityError, transaction
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
     OutstandingToken,
 )
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 
-from users.authentication import token_user_id
+from users.authentication import TOKEN_PARSE_ERRORS, token_user_id
 from users.exceptions import (
     EmailAlreadyRegistered,
     InactiveUser,
     IncorrectCredentials,
     InvalidRefreshToken,
+    InvalidRefreshTokenBody,
+    NotAuthorized,
 )
 from users.models import User
 
-_DUMMY_PASSWORD_HASH: str | None = None
+_DUMMY_HASHES: dict[str, str] = {}
 
 
 def _dummy_hash() -> str:
-    """Return a hash to check for unknown emails, so they cost as much as known ones."""
-    global _DUMMY_PASSWORD_HASH  # noqa: PLW0603 - computed once per process, lazily
-    if _DUMMY_PASSWORD_HASH is None:
-        _DUMMY_PASSWORD_HASH = make_password("not the password of anyone")
-    return _DUMMY_PASSWORD_HASH
+    """Return a hash to check for unknown emails, so they cost as much as known ones.
+
+    Made once per process with the preferred hasher (the one users' hashes are
+    made and upgraded with), so its cost matches theirs.
+    """
+    algorithm = get_hasher().algorithm
+    if algorithm not in _DUMMY_HASHES:
+        _DUMMY_HASHES[algorithm] = make_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[algorithm]
 
 
 def user_create(*, email: str, password: str, full_name: str = "") -> User:
@@ -69,7 +75,12 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
 
 
 def user_authenticate(*, email: str, password: str) -> User:
-    """Return the user these credentials name, or raise the one credentials error."""
+    """Return the user these credentials name, or raise the one credentials error.
+
+    An unknown email costs one hash verification too (of a dummy hash), so that the
+    answer takes about as long as for a known email with a wrong password. The
+    inactive check comes after the password: it reveals nothing to a guesser.
+    """
     try:
         user = User.objects.get_by_email(email)
     except User.DoesNotExist:
@@ -83,26 +94,54 @@ def user_authenticate(*, email: str, password: str) -> User:
 
 
 def token_pair_issue(*, user: User) -> dict[str, Any]:
-    """Issue an access and a refresh token (the refresh token is recorded)."""
+    """Issue an access and a refresh token (the refresh token is recorded).
+
+    Both carry `token_type`, `jti`, `iat`, `exp` and `user_id`; `expires_in` is the
+    access token's configured lifetime (ACCESS_TOKEN_MINUTES), in seconds.
+    """
     refresh = RefreshToken.for_user(user)
+    access = refresh.access_token
     return {
-        "access_token": str(refresh.access_token),
+        "access_token": str(access),
         "refresh_token": str(refresh),
         "token_type": "bearer",
-        "expires_in": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        "expires_in": int(access.lifetime.total_seconds()),  # type: ignore[union-attr]
     }
 
 
-def _parse_refresh(raw: str) -> RefreshToken:
+class _RefreshClaims(Token):
+    """A refresh token's checked claims: signature, expiry, type and `jti`.
+
+    Unlike simplejwt's RefreshToken it does not look the token up in the blacklist:
+    `_blacklist` below is the one atomic check, so parsing costs no query.
+    """
+
+    token_type = RefreshToken.token_type
+    lifetime = RefreshToken.lifetime
+
+
+def _parse_refresh(raw: str, *, error: type[APIException]) -> _RefreshClaims:
+    """Return a refresh token's claims, or raise `error` for any bad token."""
     try:
-        return RefreshToken(raw)  # type: ignore[arg-type]
-    except TokenError:
-        raise InvalidRefreshToken() from None
+        return _RefreshClaims(raw)  # type: ignore[arg-type]
+    except TOKEN_PARSE_ERRORS:
+        raise error() from None
 
 
-def _blacklist(token: RefreshToken) -> bool:
-    """Revoke a refresh token; False when it was revoked already (even just now)."""
-    outstanding = OutstandingToken.objects.filter(jti=token["jti"]).first()
+def _lock_user(user_id: int | None) -> User | None:
+    """Lock and return a user's row, serialising the writes of their tokens."""
+    if user_id is None:
+        return None
+    return User.objects.select_for_update().filter(pk=user_id).first()
+
+
+def _blacklist(claims: Token) -> bool:
+    """Revoke a refresh token; False when it was revoked already (even just now).
+
+    The one-to-one row of the blacklist is the lock: of two concurrent revocations
+    of one token, the database lets exactly one insert it.
+    """
+    outstanding = OutstandingToken.objects.filter(jti=claims["jti"]).first()
     if outstanding is None:
         return False  # not one this server issued, or cleaned up after expiry
     try:
@@ -114,32 +153,45 @@ def _blacklist(token: RefreshToken) -> bool:
 
 
 def token_refresh(*, refresh_token: str) -> dict[str, Any]:
-    """Rotate a refresh token: revoke it and issue a new pair, once only."""
-    token = _parse_refresh(refresh_token)
-    user_id = token_user_id(token)
-    user = (
-        None
-        if user_id is None
-        else User.objects.filter(pk=user_id, is_active=True).first()
-    )
-    if user is None or not _blacklist(token):
-        raise InvalidRefreshToken()
-    return token_pair_issue(user=user)
+    """Rotate a refresh token: revoke it and issue a new pair, once only.
+
+    A malformed, expired, revoked or non-refresh token, or one whose user is gone
+    or inactive, is a 401. Of concurrent refreshes of one token exactly one wins.
+    """
+    claims = _parse_refresh(refresh_token, error=InvalidRefreshToken)
+    with transaction.atomic():
+        user = _lock_user(token_user_id(claims))
+        if user is None or not user.is_active or not _blacklist(claims):
+            raise InvalidRefreshToken()
+        return token_pair_issue(user=user)
 
 
 def token_revoke(*, refresh_token: str, user: User) -> None:
-    """Revoke one of the caller's refresh tokens; revoking it twice is harmless."""
-    token = _parse_refresh(refresh_token)
-    if token_user_id(token) != user.pk:
-        raise InvalidRefreshToken()
-    _blacklist(token)
+    """Revoke one of the caller's refresh tokens (logout).
+
+    Revoking a token twice is harmless (204 both times): the client's goal, a dead
+    token, is reached. A token that is malformed, expired or not a refresh token is
+    a 400 (not a 401, which would say the caller's bearer token is bad); another
+    user's token is a 403 and stays valid.
+    """
+    claims = _parse_refresh(refresh_token, error=InvalidRefreshTokenBody)
+    if token_user_id(claims) != user.pk:
+        raise NotAuthorized("This refresh token belongs to another user")
+    _blacklist(claims)
 
 
 def user_revoke_tokens(*, user: User) -> None:
-    """Revoke every refresh token of a user that is not revoked already."""
-    outstanding = OutstandingToken.objects.filter(
-        user=user, blacklistedtoken__isnull=True
-    )
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-    )
+    """Revoke every refresh token of a user that is not revoked already.
+
+    The user's row is locked as in `token_refresh`, so that a refresh racing this
+    call cannot issue a token that escapes the revocation.
+    """
+    with transaction.atomic():
+        _lock_user(user.pk)
+        outstanding = OutstandingToken.objects.filter(
+            user=user, blacklistedtoken__isnull=True
+        )
+        BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in outstanding],
+            ignore_conflicts=True,
+        )

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from config.json import ORJSONParser
 from users import services
+from users.authentication import WWW_AUTHENTICATE
 from users.exceptions import NotAuthorized
 from users.models import User
 from users.permissions import IsSelfOrSuperuser, IsSuperuser
@@ -104,11 +105,31 @@ class UserViewSet(
         return Response(UserSerializer(request.user).data)
 
 
-class LoginView(APIView):
-    """Exchange an email and password for an access and a refresh token."""
+class TokenEndpoint(APIView):
+    """An unauthenticated token endpoint whose 401s still name the Bearer scheme.
+
+    With no authentication classes DRF would turn a 401 into a 403; the contract
+    wants 401 with `WWW-Authenticate: Bearer`. A stale bearer token sent along (as
+    Swagger UI does) is ignored rather than refused.
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
+
+    def get_authenticate_header(self, request: Request) -> str:
+        """Answer every 401 with `WWW-Authenticate: Bearer`."""
+        return WWW_AUTHENTICATE
+
+
+class LoginView(TokenEndpoint):
+    """Exchange an email and password for an access and a refresh token.
+
+    Takes the OAuth2 password form (`username`, `password`; Swagger's extra
+    `grant_type`, `scope`, `client_id` and `client_secret` are accepted and
+    ignored, but a `grant_type` other than `password` is a 400) or JSON with
+    `username` or `email`.
+    """
+
     parser_classes = [FormParser, ORJSONParser]
 
     @extend_schema(
@@ -132,16 +153,19 @@ class LoginView(APIView):
         return Response(services.token_pair_issue(user=user))
 
 
-class RefreshView(APIView):
+class RefreshView(TokenEndpoint):
     """Rotate a refresh token: the old one is revoked and a new pair issued."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list[Any] = []
 
     @extend_schema(
         summary="Refresh the tokens",
         request=RefreshTokenSerializer,
-        responses={200: TokenSerializer},
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(description="A malformed body"),
+            401: OpenApiResponse(
+                description="Invalid, expired, revoked or non-refresh token"
+            ),
+        },
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -152,13 +176,24 @@ class RefreshView(APIView):
 
 
 class LogoutView(APIView):
-    """Revoke one of the caller's refresh tokens."""
+    """Revoke one of the caller's refresh tokens (bearer authentication)."""
+
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        summary="Log out", request=RefreshTokenSerializer, responses={204: None}
+        summary="Log out",
+        request=RefreshTokenSerializer,
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                description="Invalid or expired refresh token, or a malformed body"
+            ),
+            401: OpenApiResponse(description="Missing or invalid bearer token"),
+            403: OpenApiResponse(description="The refresh token is another user's"),
+        },
     )
     def post(self, request: Request) -> Response:
-        """Revoke the refresh token in the body."""
+        """Revoke the refresh token in the body; revoking it again is a 204 too."""
         serializer = RefreshTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.token_revoke(user=request.user, **serializer.validated_data)
