@@ -23,7 +23,14 @@ WWW_AUTHENTICATE = "Bearer"
 MAX_TOKEN_BYTES = 4096
 # What parsing a hostile token may raise besides TokenError (claims of odd types or
 # sizes in a token signed with our key: huge `exp`, a non-UTF-8 segment).
-TOKEN_PARSE_ERRORS = (TokenError, ValueError, TypeError, KeyError, OverflowError)
+TOKEN_PARSE_ERRORS = (
+    TokenError,
+    ValueError,
+    TypeError,
+    KeyError,
+    OverflowError,
+    OSError,
+)
 
 
 def token_user_id(token: Token) -> int | None:
