@@ -565,3 +565,14 @@ def test_database_down_is_a_503_for_login_refresh_and_bearer_never_a_401(
     assert secret not in log
     assert tokens["refresh_token"] not in log
     assert tokens["access_token"] not in log
+
+
+def test_login_and_refresh_ignore_a_stale_bearer_header(api_client, user):
+    # Swagger UI keeps sending the last Authorization header; it must not block.
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer expired.or.garbage")
+
+    logged_in = login_form(api_client, username=user.email, password=DEFAULT_PASSWORD)
+    refreshed = refresh(api_client, logged_in.json()["refresh_token"])
+
+    assert logged_in.status_code == HTTPStatus.OK
+    assert refreshed.status_code == HTTPStatus.OK

@@ -8,9 +8,11 @@ import time
 from http import HTTPStatus
 from typing import Any
 
+import hypothesis
 import jwt
 import pytest
 from django.conf import settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
@@ -285,3 +287,45 @@ def test_a_refused_refresh_attack_does_not_burn_the_real_token(tokens):
 
     assert_bearer_401(refused)
     assert real.status_code == HTTPStatus.OK
+
+
+# Any text at all -----------------------------------------------------------------
+
+FUZZ = hypothesis.settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+LATIN_1 = st.characters(max_codepoint=255, exclude_characters="\r\n")
+
+
+@FUZZ
+@hypothesis.given(
+    scheme=st.sampled_from(["Bearer ", "bearer ", "", "Basic "]),
+    text=st.text(LATIN_1, max_size=600),
+)
+def test_any_authorization_header_is_a_401_never_a_500(db, scheme, text):
+    response = get_me(scheme + text)
+
+    assert_bearer_401(response)
+
+
+@FUZZ
+@hypothesis.given(
+    token=st.one_of(
+        st.text(max_size=600),
+        st.builds(
+            lambda a, b, c: f"{a}.{b}.{c}",
+            st.text(max_size=80),
+            st.text(max_size=200),
+            st.text(max_size=80),
+        ),
+    )
+)
+def test_any_refresh_token_text_is_a_4xx_never_a_500(db, token):
+    response = APIClient().post(
+        "/api/v1/auth/refresh", {"refresh_token": token}, format="json"
+    )
+
+    assert response.status_code in (HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED)
+    assert "detail" in response.json()
