@@ -53,7 +53,7 @@ class BearerAuthentication(JWTAuthentication):
         """Name the scheme in WWW-Authenticate (which makes failures 401, not 403)."""
         return WWW_AUTHENTICATE
 
-    def get_header(self, request: Request) -> bytes | None:
+    def get_header(self, request: Request) -> bytes | None:  # type: ignore[override]
         """Return the Authorization header as bytes, as WSGI delivered it."""
         header = request.META.get(api_settings.AUTH_HEADER_NAME)
         if isinstance(header, str):

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.hashers import check_password, get_hasher, make_password
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import APIException
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
     OutstandingToken,
@@ -32,7 +33,7 @@ def _dummy_hash() -> str:
     Made once per process with the preferred hasher (the one users' hashes are
     made and upgraded with), so its cost matches theirs.
     """
-    algorithm = get_hasher().algorithm
+    algorithm = str(get_hasher().algorithm)
     if algorithm not in _DUMMY_HASHES:
         _DUMMY_HASHES[algorithm] = make_password(secrets.token_urlsafe(16))
     return _DUMMY_HASHES[algorithm]
@@ -141,7 +142,8 @@ def _blacklist(claims: Token) -> bool:
     The one-to-one row of the blacklist is the lock: of two concurrent revocations
     of one token, the database lets exactly one insert it.
     """
-    outstanding = OutstandingToken.objects.filter(jti=claims["jti"]).first()
+    jti = claims[api_settings.JTI_CLAIM]
+    outstanding = OutstandingToken.objects.filter(jti=jti).first()
     if outstanding is None:
         return False  # not one this server issued, or cleaned up after expiry
     try:
