@@ -420,9 +420,29 @@ def test_a_deleted_users_access_token_is_refused(user):
     assert_bearer_401(me(access))
 
 
-def test_no_credentials_is_a_401_asking_for_a_bearer_token(api_client, db):
-    assert_bearer_401(api_client.get("/api/v1/users/me"))
-    assert_bearer_401(api_client.get("/api/v1/items/"))
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/users/me"),
+        ("get", "/api/v1/users/"),
+        ("get", "/api/v1/users/1"),
+        ("patch", "/api/v1/users/1"),
+        ("delete", "/api/v1/users/1"),
+        ("get", "/api/v1/items/"),
+        ("post", "/api/v1/items/"),
+        ("get", "/api/v1/items/1"),
+        ("put", "/api/v1/items/1"),
+        ("patch", "/api/v1/items/1"),
+        ("delete", "/api/v1/items/1"),
+        ("post", "/api/v1/auth/logout"),
+    ],
+)
+def test_no_credentials_is_a_401_asking_for_a_bearer_token(
+    api_client, db, method, path
+):
+    response = getattr(api_client, method)(path, {}, format="json")
+
+    assert_bearer_401(response)
 
 
 def test_an_admin_session_cookie_cannot_call_the_api(superuser):
