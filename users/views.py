@@ -117,6 +117,10 @@ class LoginView(APIView):
     authentication_classes: list[Any] = []
     parser_classes = [FormParser, ORJSONParser]
 
+    def get_authenticate_header(self, request: Request) -> str:
+        """Keep refused credentials a 401 (DRF makes it 403 without authenticators)."""
+        return "Bearer"
+
     @extend_schema(
         summary="Log in (OAuth2 password flow)",
         description=(
@@ -156,6 +160,10 @@ class RefreshView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
+
+    def get_authenticate_header(self, request: Request) -> str:
+        """Keep refused credentials a 401 (DRF makes it 403 without authenticators)."""
+        return "Bearer"
 
     @extend_schema(
         summary="Refresh the tokens",
