@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
-    SpectacularAPIView,
+    SpectacularJSONAPIView,
     SpectacularRedocView,
     SpectacularSwaggerView,
 )
@@ -34,7 +34,7 @@ auth_urls = [
 
 api_urls = [
     re_path(r"^auth/", include(auth_urls)),
-    re_path(r"^openapi\.json/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^openapi\.json/?$", SpectacularJSONAPIView.as_view(), name="schema"),
     re_path(
         r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"
     ),
