@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import (
     SpectacularJSONAPIView,
     SpectacularRedocView,
@@ -48,6 +49,7 @@ api_urls = [
 ]
 
 
+@csrf_exempt  # else a POST, PUT or DELETE gets the CSRF middleware's 403 HTML page
 def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     """Answer an unknown path with JSON, in every mode."""
     return JsonResponse({"detail": "Not found."}, status=404)
