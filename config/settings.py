@@ -217,10 +217,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["config.json.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "config.json.ORJSONParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON bodies only (the contract); the login view adds the OAuth2 form itself.
+    "DEFAULT_PARSER_CLASSES": ["config.json.ORJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.SkipLimitPagination",
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
