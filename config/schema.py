@@ -22,10 +22,13 @@ LOGIN_URL = "/api/v1/auth/login"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Permissions that only ask for a login: anything else may answer 403.
 LOGIN_ONLY_PERMISSIONS = (permissions.AllowAny, permissions.IsAuthenticated)
-# A string that is not blank once trimmed (DRF trims, then refuses ""), and holds no
-# NUL character (DRF refuses them: PostgreSQL text can't store them).
-NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# The strings DRF accepts: no NUL character (PostgreSQL text can't hold one), and,
+# where blank is refused, something left once trimmed (DRF trims, then refuses "").
 NO_NUL_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# Where blank is allowed drf-spectacular writes oneOf [pattern, {maxLength: 0}], so
+# the pattern must not match "" as well.
+NON_EMPTY_NO_NUL_PATTERN = r"^[^\x00]+$"
 
 ERROR_DETAIL = "ErrorDetail"
 VALIDATION_ERROR = "ValidationErrorDetail"
@@ -142,13 +145,17 @@ class AutoSchema(SpectacularAutoSchema):
         """Add the text rules DRF enforces on input strings, beyond their lengths."""
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if (
-            type(field) is fields.CharField  # not emails, slugs or other formats
-            and not field.read_only
+            direction == "request"
+            and isinstance(field, fields.CharField)
             and schema.get("type") == "string"
-            and "pattern" not in schema
+            and not {"format", "pattern", "enum"} & schema.keys()
         ):
-            blank_refused = field.trim_whitespace and not field.allow_blank
-            schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
+            if field.allow_blank:
+                schema["pattern"] = NON_EMPTY_NO_NUL_PATTERN
+            elif field.trim_whitespace:
+                schema["pattern"] = NOT_BLANK_PATTERN
+            else:
+                schema["pattern"] = NO_NUL_PATTERN
         return schema
 
     def _component(self, name: str) -> dict[str, str]:
