@@ -40,10 +40,10 @@ api_urls = [
     re_path(r"^auth/", include(auth_urls)),
     re_path(r"^openapi\.json/?$", SpectacularJSONAPIView.as_view(), name="schema"),
     re_path(
-        r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"
+        r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"
     ),
     re_path(
-        r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"
+        r"^redoc/?$", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"
     ),
     path("", include(router.urls)),
 ]
