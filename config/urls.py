@@ -43,7 +43,9 @@ api_urls = [
         r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"
     ),
     re_path(
-        r"^redoc/?$", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"
+        r"^redoc/?$",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="redoc.html"),
+        name="redoc",
     ),
     path("", include(router.urls)),
 ]
