@@ -16,6 +16,7 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import Direction
 from rest_framework import fields, permissions
 
 LOGIN_URL = "/api/v1/auth/login"
@@ -140,7 +141,7 @@ class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's AutoSchema, plus every error response the operation gives."""
 
     def _map_serializer_field(
-        self, field: Any, direction: str, bypass_extensions: bool = False
+        self, field: Any, direction: Direction, bypass_extensions: bool = False
     ) -> dict[str, Any]:
         """Add the text rules DRF enforces on input strings, beyond their lengths."""
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
@@ -195,7 +196,7 @@ class AutoSchema(SpectacularAutoSchema):
         errors["503"] = "A dependency (the database) is unreachable; retry later."
         return errors
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         """Add the error responses and the response headers to every operation."""
         responses = super()._get_response_bodies(direction)
         if direction != "response":
