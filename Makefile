@@ -8,7 +8,7 @@ MANAGE = $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help uv install install-dev run serve test test-fast lint format check-migrations browser clean
+.PHONY: help uv install install-dev run serve test test-fast lint format check-migrations browser clean schemathesis openapi
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,13 +58,21 @@ test: install-dev browser ## Run the test suite (SQLite unless DATABASE_URL is s
 test-fast: install-dev ## Run the tests without the browser and live-server ones
 	@$(UV) run --frozen pytest -m "not browser and not live" $(PYTEST_ARGS)
 
-lint: install-dev ## ruff (lint and format) and the migrations check
+lint: install-dev ## ruff (lint and format), the migrations check and the OpenAPI schema
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(MAKE) --no-print-directory check-migrations
+	@$(MAKE) --no-print-directory openapi
 
 check-migrations: ## Fail when models and migrations disagree
 	@DJANGO_SETTINGS_MODULE=config.test_settings $(MANAGE) makemigrations --check --dry-run
+
+openapi: ## Build the OpenAPI schema, validated, failing on any warning
+	@DJANGO_SETTINGS_MODULE=config.test_settings $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
+
+# OPENAPI: Schemathesis against live gunicorn (scripts/schemathesis.py says how)
+schemathesis: install-dev ## Fuzz the API with Schemathesis on live gunicorn (needs DATABASE_URL=postgres://...)
+	@$(UV) run --frozen python scripts/schemathesis.py
 
 format: install-dev ## Format and fix what ruff can
 	@$(UV) run --frozen ruff format .

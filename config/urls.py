@@ -4,8 +4,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import (
-    SpectacularAPIView,
+    SpectacularJSONAPIView,
     SpectacularRedocView,
     SpectacularSwaggerView,
 )
@@ -37,17 +38,20 @@ auth_urls = [
 
 api_urls = [
     re_path(r"^auth/", include(auth_urls)),
-    re_path(r"^openapi\.json/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^openapi\.json/?$", SpectacularJSONAPIView.as_view(), name="schema"),
     re_path(
-        r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"
+        r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"
     ),
     re_path(
-        r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"
+        r"^redoc/?$",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="redoc.html"),
+        name="redoc",
     ),
     path("", include(router.urls)),
 ]
 
 
+@csrf_exempt  # else a POST, PUT or DELETE gets the CSRF middleware's 403 HTML page
 def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     """Answer an unknown path with JSON, in every mode."""
     return JsonResponse({"detail": "Not found."}, status=404)

@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.fields import StrictCharField
 from users.models import User
 
 PASSWORD_FIELD = {
@@ -12,6 +13,7 @@ PASSWORD_FIELD = {
     "max_length": 128,
     "trim_whitespace": False,
 }
+FULL_NAME_FIELD = {"required": False, "allow_blank": True, "max_length": 255}
 USER_FIELDS = [
     "id",
     "email",
@@ -36,19 +38,20 @@ class UserCreateSerializer(serializers.ModelSerializer[User]):
     """Registration: email, password and an optional full name."""
 
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(**PASSWORD_FIELD)
+    password = StrictCharField(**PASSWORD_FIELD)
+    full_name = StrictCharField(**FULL_NAME_FIELD)
 
     class Meta:
         model = User
         fields = ["email", "password", "full_name"]
-        extra_kwargs = {"full_name": {"required": False}}
 
 
 class UserUpdateSerializer(serializers.ModelSerializer[User]):
     """What a user may change of their own account."""
 
     email = serializers.EmailField(max_length=254, required=False)
-    password = serializers.CharField(required=False, **PASSWORD_FIELD)
+    password = StrictCharField(required=False, **PASSWORD_FIELD)
+    full_name = StrictCharField(**FULL_NAME_FIELD)
 
     class Meta:
         model = User

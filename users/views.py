@@ -3,8 +3,13 @@
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -42,6 +47,7 @@ from users.serializers import (
     partial_update=extend_schema(
         summary="Update a user (themself or a superuser)",
         request=UserAdminUpdateSerializer,
+        responses=UserSerializer,
         description="`is_active` and `is_superuser` are applied for superusers only.",
     ),
     destroy=extend_schema(summary="Delete a user (superuser)"),
@@ -134,14 +140,27 @@ class LoginView(TokenEndpoint):
 
     @extend_schema(
         summary="Log in (OAuth2 password flow)",
+        description=(
+            "The OAuth2 password flow's form (`username` is the email), or JSON with "
+            "`username` or `email`."
+        ),
         request={
-            "application/x-www-form-urlencoded": LoginSerializer,
+            "application/x-www-form-urlencoded": inline_serializer(
+                "LoginForm",
+                fields={
+                    "username": serializers.CharField(max_length=254),
+                    "password": serializers.CharField(
+                        max_length=128, trim_whitespace=False
+                    ),
+                },
+            ),
             "application/json": LoginSerializer,
         },
         responses={
             200: TokenSerializer,
             400: OpenApiResponse(description="Inactive user, or a malformed body"),
             401: OpenApiResponse(description="Incorrect email or password"),
+            429: OpenApiResponse(description="Too many tries for this address or user"),
         },
         auth=[],
     )

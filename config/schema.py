@@ -1,0 +1,243 @@
+"""The OpenAPI schema, made true to what the server does.
+
+drf-spectacular describes the happy path of each operation; this module adds the rest:
+the bearer and OAuth2 password-flow security schemes, the error responses that every
+operation can really give (one `ErrorDetail` body, `{"detail": ...}`), the headers of
+every response, the text constraints that the serializers enforce beyond lengths, and
+the contract's spelling of the paths.
+"""
+
+import re
+from typing import Any
+
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import Direction
+from rest_framework import fields, permissions
+
+LOGIN_URL = "/api/v1/auth/login"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Permissions that only ask for a login: anything else may answer 403.
+LOGIN_ONLY_PERMISSIONS = (permissions.AllowAny, permissions.IsAuthenticated)
+# The strings DRF accepts: no NUL character (PostgreSQL text can't hold one), and,
+# where blank is refused, something left once trimmed (DRF trims, then refuses "").
+NO_NUL_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# Where blank is allowed drf-spectacular writes oneOf [pattern, {maxLength: 0}], so
+# the pattern must not match "" as well.
+NON_EMPTY_NO_NUL_PATTERN = r"^[^\x00]+$"
+
+ERROR_DETAIL = "ErrorDetail"
+VALIDATION_ERROR = "ValidationErrorDetail"
+ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    ERROR_DETAIL: {
+        "type": "object",
+        "description": "Every error that is not about the fields of the request.",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    VALIDATION_ERROR: {
+        "type": "object",
+        "description": (
+            "A request that was refused as malformed: `detail` is a message, or an "
+            "object that names each offending field (or query parameter) with its "
+            "messages."
+        ),
+        "properties": {
+            "detail": {
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "object", "additionalProperties": {}},
+                    {"type": "array", "items": {}},
+                ]
+            }
+        },
+        "required": ["detail"],
+    },
+}
+
+
+def _header(description: str, schema_type: str = "string") -> dict[str, Any]:
+    return {"schema": {"type": schema_type}, "description": description}
+
+
+# Set by middleware on every response, errors included.
+EVERY_RESPONSE_HEADERS = {
+    "X-Request-ID": _header(
+        "The request's id: the client's X-Request-ID when sane, else a new UUID."
+    ),
+    "X-Process-Time": _header("Server time for the request, in seconds."),
+}
+LIST_HEADERS = {
+    "X-Total-Count": {
+        **_header("Number of rows the filter matches, over all pages.", "integer"),
+        "required": True,
+    },
+    "Link": _header('RFC 8288 links to the `rel="next"` and `rel="prev"` pages.'),
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        **_header("Seconds to wait before trying again.", "integer"),
+        "required": True,
+    }
+}
+WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {**_header("The scheme to use: `Bearer`."), "required": True}
+}
+ERROR_HEADERS = {"401": WWW_AUTHENTICATE, "429": RETRY_AFTER, "503": RETRY_AFTER}
+
+
+class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Document BearerAuthentication as a bearer JWT or the OAuth2 password flow.
+
+    Either scheme sends the same header; the password flow lets Swagger UI's
+    Authorize button log in with an email and password.
+    """
+
+    target_class = "users.authentication.BearerAuthentication"
+    name = ["HTTPBearer", "OAuth2PasswordBearer"]
+    priority = 1
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        """Accept either scheme (OR), not both together."""
+        return [{"HTTPBearer": []}, {"OAuth2PasswordBearer": []}]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        """Return the bearer scheme and the password flow, in `name` order."""
+        return [
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "An access token from POST /api/v1/auth/login.",
+            },
+            {
+                "type": "oauth2",
+                "description": "Log in with your email as the username.",
+                "flows": {"password": {"tokenUrl": LOGIN_URL, "scopes": {}}},
+            },
+        ]
+
+
+class LoginSerializerScheme(OpenApiSerializerExtension):
+    """Say that a JSON login names the account by `username` or by `email`."""
+
+    target_class = "users.serializers.LoginSerializer"
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        """Require one of the two, as LoginSerializer.validate does."""
+        schema = auto_schema._map_serializer(
+            self.target, direction, bypass_extensions=True
+        )
+        schema["anyOf"] = [{"required": ["username"]}, {"required": ["email"]}]
+        return schema
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's AutoSchema, plus every error response the operation gives."""
+
+    def _map_serializer_field(
+        self, field: Any, direction: Direction, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        """Add the text rules DRF enforces on input strings, beyond their lengths."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(field, fields.CharField)
+            and schema.get("type") == "string"
+            and not {"format", "pattern", "enum"} & schema.keys()
+        ):
+            if field.allow_blank:
+                schema["pattern"] = NON_EMPTY_NO_NUL_PATTERN
+            elif field.trim_whitespace:
+                schema["pattern"] = NOT_BLANK_PATTERN
+            else:
+                schema["pattern"] = NO_NUL_PATTERN
+        return schema
+
+    def _component(self, name: str) -> dict[str, str]:
+        component = ResolvedComponent(
+            name=name,
+            type=ResolvedComponent.SCHEMA,
+            object=name,
+            schema=ERROR_SCHEMAS[name],
+        )
+        self.registry.register_on_missing(component)
+        return component.ref
+
+    def _error_responses(self) -> dict[str, str]:
+        """Return the error status codes this operation can give, with descriptions."""
+        view, method = self.view, self.method
+        has_body = method in BODY_METHODS
+        errors = {}
+        if has_body or any(p["in"] == "query" for p in self._get_parameters()):
+            errors["400"] = f"Malformed or invalid {'body' if has_body else 'query'}."
+        if view.get_authenticators():
+            perms = view.get_permissions()
+            if any(isinstance(p, permissions.AllowAny) for p in perms):
+                errors["401"] = (
+                    "A malformed, expired or revoked token (it is optional)."
+                )
+            else:
+                errors["401"] = "Missing, malformed, expired or revoked access token."
+            if not all(isinstance(p, LOGIN_ONLY_PERMISSIONS) for p in perms):
+                errors["403"] = "The caller may not do this."
+        if "{" in self.path:
+            errors["404"] = "No such resource visible to the caller."
+        if has_body:
+            errors["413"] = "The body is over the size limit."
+            errors["415"] = "Unsupported Content-Type."
+        if view.get_throttles():
+            errors["429"] = "Over the rate limit."
+        errors["503"] = "A dependency (the database) is unreachable; retry later."
+        return errors
+
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
+        """Add the error responses and the response headers to every operation."""
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code, description in self._error_responses().items():
+            responses.setdefault(code, {"description": description})
+        media_types = self.map_renderers("media_type")
+        for code, response in responses.items():
+            headers = response.setdefault("headers", {})
+            if code.startswith("2") and self._is_list_view():
+                headers.update(LIST_HEADERS)
+            elif code >= "400" and "content" not in response:
+                ref = self._component(
+                    VALIDATION_ERROR if code == "400" else ERROR_DETAIL
+                )
+                response["content"] = {m: {"schema": ref} for m in media_types}
+            headers.update(ERROR_HEADERS.get(code, {}))
+            headers.update(EVERY_RESPONSE_HEADERS)
+        return responses
+
+
+def _is_collection(path_item: dict[str, Any]) -> bool:
+    return any(
+        operation.get("operationId", "").endswith("_list")
+        for operation in path_item.values()
+        if isinstance(operation, dict)
+    )
+
+
+def contract_paths(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Spell paths as the contract does: collections end in `/`, the rest do not.
+
+    The routes take both spellings (`/?`); drf-spectacular writes every one with a
+    trailing slash.
+    """
+    result["paths"] = {
+        (
+            path
+            if _is_collection(item) or not path.endswith("/")
+            else re.sub(r"/$", "", path)
+        ): item
+        for path, item in result["paths"].items()
+    }
+    return result

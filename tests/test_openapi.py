@@ -1,0 +1,351 @@
+"""The OpenAPI schema: it builds cleanly, validates, and tells the truth."""
+
+import json
+import re
+import urllib.error
+import urllib.request
+from http import HTTPStatus
+
+import pytest
+from django.core.management import call_command
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
+from rest_framework.test import APIClient
+
+from tests.conftest import bearer
+from tests.factories import DEFAULT_PASSWORD, ItemFactory
+from users.services import token_pair_issue
+
+CONTRACT_OPERATIONS = {
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/users/"),
+    ("post", "/api/v1/users/"),
+    ("get", "/api/v1/users/me"),
+    ("get", "/api/v1/users/{id}"),
+    ("patch", "/api/v1/users/{id}"),
+    ("delete", "/api/v1/users/{id}"),
+    ("get", "/api/v1/items/"),
+    ("post", "/api/v1/items/"),
+    ("get", "/api/v1/items/{id}"),
+    ("put", "/api/v1/items/{id}"),
+    ("patch", "/api/v1/items/{id}"),
+    ("delete", "/api/v1/items/{id}"),
+}
+PUBLIC_OPERATIONS = {
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/users/"),
+}
+EITHER_SCHEME = [{"HTTPBearer": []}, {"OAuth2PasswordBearer": []}]
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    """The schema as /api/v1/openapi.json serves it (no database needed)."""
+    response = APIClient().get("/api/v1/openapi.json")
+    assert response.status_code == HTTPStatus.OK
+    return json.loads(response.content)
+
+
+def operations(schema: dict) -> dict[tuple[str, str], dict]:
+    """Map (method, path) to each operation of the schema."""
+    return {
+        (method, path): operation
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def body_schema(schema: dict, response: dict) -> dict:
+    """Return the JSON schema of a documented response body, with components."""
+    return {
+        **response["content"]["application/json"]["schema"],
+        "components": schema["components"],
+    }
+
+
+def assert_documented(schema: dict, method: str, path: str, response) -> None:
+    """Assert that a real response's status, body and headers are as documented."""
+    documented = operations(schema)[(method, path)]["responses"]
+    code = str(response.status_code)
+    assert code in documented, f"{method} {path} gave undocumented {code}"
+    OAS30Validator(body_schema(schema, documented[code])).validate(response.json())
+    for name, header in documented[code].get("headers", {}).items():
+        if header.get("required"):
+            assert name in response.headers, f"{name} missing on {code}"
+
+
+def test_schema_builds_without_warnings_and_validates(tmp_path):
+    target = tmp_path / "openapi.json"
+
+    call_command(
+        "spectacular",
+        "--validate",
+        "--fail-on-warn",
+        "--format",
+        "openapi-json",
+        "--file",
+        str(target),
+    )
+
+    validate(json.loads(target.read_text()))
+
+
+def test_schema_is_served_as_valid_openapi_3_json(api_client):
+    response = api_client.get("/api/v1/openapi.json")
+
+    assert response.status_code == HTTPStatus.OK
+    assert "json" in response["Content-Type"]
+    document = json.loads(response.content)
+    assert document["openapi"].startswith("3.")
+    validate(document)
+
+
+def test_schema_lists_every_contract_operation_with_contract_paths(schema):
+    assert set(operations(schema)) == CONTRACT_OPERATIONS
+
+
+def test_protected_operations_take_a_bearer_token_or_the_password_flow(schema):
+    for key, operation in operations(schema).items():
+        if key in PUBLIC_OPERATIONS:
+            assert not operation.get("security"), key
+        else:
+            assert operation["security"] == EITHER_SCHEME, key
+            assert "401" in operation["responses"], key
+            assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+
+
+def test_security_schemes_are_bearer_jwt_and_oauth2_password_flow(schema):
+    schemes = schema["components"]["securitySchemes"]
+
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": schemes["HTTPBearer"]["description"],
+    }
+    assert schemes["OAuth2PasswordBearer"]["flows"] == {
+        "password": {"tokenUrl": "/api/v1/auth/login", "scopes": {}}
+    }
+
+
+def test_every_operation_documents_503_with_retry_after(schema):
+    for key, operation in operations(schema).items():
+        response = operation["responses"]["503"]
+        assert response["headers"]["Retry-After"]["required"] is True, key
+        assert response["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorDetail"
+        }
+
+
+def test_error_responses_follow_what_each_operation_does(schema):
+    ops = operations(schema)
+
+    for (method, path), operation in ops.items():
+        codes = set(operation["responses"])
+        takes_body = method in {"post", "put", "patch"}
+        assert ("413" in codes) == takes_body, (method, path)
+        assert ("415" in codes) == takes_body, (method, path)
+        assert ("404" in codes) == ("{id}" in path), (method, path)
+        for response in operation["responses"].values():
+            assert "X-Request-ID" in response["headers"], (method, path)
+    assert "403" in ops[("get", "/api/v1/users/")]["responses"]
+    assert "403" in ops[("patch", "/api/v1/users/{id}")]["responses"]
+    assert "403" in ops[("delete", "/api/v1/users/{id}")]["responses"]
+    assert "403" not in ops[("get", "/api/v1/users/me")]["responses"]
+    assert "403" not in ops[("get", "/api/v1/items/")]["responses"]
+    assert "429" in ops[("post", "/api/v1/auth/login")]["responses"]
+    assert "400" in ops[("get", "/api/v1/items/")]["responses"]  # skip/limit/q
+    assert "400" not in ops[("get", "/api/v1/items/{id}")]["responses"]
+
+
+def test_error_body_components_are_detail_objects(schema):
+    components = schema["components"]["schemas"]
+
+    assert components["ErrorDetail"]["required"] == ["detail"]
+    assert components["ErrorDetail"]["properties"]["detail"] == {"type": "string"}
+    assert components["ValidationErrorDetail"]["required"] == ["detail"]
+
+
+def test_lists_document_bounds_and_headers(schema):
+    for path in ("/api/v1/users/", "/api/v1/items/"):
+        operation = operations(schema)[("get", path)]
+        parameters = {p["name"]: p["schema"] for p in operation["parameters"]}
+        ok = operation["responses"]["200"]
+
+        assert parameters["skip"]["minimum"] == 0
+        assert parameters["limit"]["minimum"] == 1
+        assert parameters["limit"]["maximum"] == 100
+        assert ok["headers"]["X-Total-Count"]["required"] is True
+        assert "Link" in ok["headers"]
+
+
+def test_login_documents_the_form_and_the_json_bodies(schema):
+    login = operations(schema)[("post", "/api/v1/auth/login")]
+    content = login["requestBody"]["content"]
+
+    def component(media_type: str) -> dict:
+        name = content[media_type]["schema"]["$ref"].rsplit("/", 1)[-1]
+        return schema["components"]["schemas"][name]
+
+    form = component("application/x-www-form-urlencoded")
+    json_body = component("application/json")
+
+    assert set(form["required"]) == {"username", "password"}
+    assert json_body["anyOf"] == [{"required": ["username"]}, {"required": ["email"]}]
+
+
+def test_request_and_response_components_are_split(schema):
+    components = schema["components"]["schemas"]
+
+    assert "password" not in components["User"]["properties"]
+    assert "password" in components["UserCreateRequest"]["properties"]
+    assert "id" not in components["ItemRequest"]["properties"]
+    assert "id" in components["Item"]["properties"]
+
+
+@pytest.mark.django_db
+def test_real_error_responses_are_the_documented_ones(schema, api_client, user):
+    item = ItemFactory()  # someone else's
+    wrong_login = {"username": user.email, "password": "wrong password"}
+    cases = [
+        # method, documented path, URL, body, caller, expected status
+        ("get", "/api/v1/users/me", "/api/v1/users/me", None, None, 401),
+        ("get", "/api/v1/items/", "/api/v1/items/?limit=0", None, user, 400),
+        ("get", "/api/v1/items/{id}", f"/api/v1/items/{item.id}", None, user, 404),
+        ("get", "/api/v1/users/", "/api/v1/users/", None, user, 403),
+        ("post", "/api/v1/items/", "/api/v1/items/", {"title": 5}, user, 400),
+        ("post", "/api/v1/auth/login", "/api/v1/auth/login", wrong_login, None, 401),
+        (
+            "post",
+            "/api/v1/auth/refresh",
+            "/api/v1/auth/refresh",
+            {"refresh_token": "x"},
+            None,
+            401,
+        ),  # noqa: E501
+    ]
+
+    for method, path, url, body, caller, status in cases:
+        client = bearer(APIClient(), caller) if caller else api_client
+        response = getattr(client, method)(url, body, format="json")
+
+        assert response.status_code == status, url
+        assert_documented(schema, method, path, response)
+
+
+@pytest.mark.django_db
+def test_real_success_responses_are_the_documented_ones(schema, user_client, user):
+    ItemFactory.create_batch(3, owner=user)
+    login = {"username": user.email, "password": DEFAULT_PASSWORD}
+
+    listed = user_client.get("/api/v1/items/?limit=2")
+    created = user_client.post("/api/v1/items/", {"title": "A"}, format="json")
+    me = user_client.get("/api/v1/users/me")
+    tokens = user_client.post("/api/v1/auth/login", login)
+
+    assert_documented(schema, "get", "/api/v1/items/", listed)
+    assert listed["X-Total-Count"] == "3"
+    assert 'rel="next"' in listed["Link"]
+    assert_documented(schema, "post", "/api/v1/items/", created)
+    assert_documented(schema, "get", "/api/v1/users/me", me)
+    assert tokens.status_code == HTTPStatus.OK
+    assert_documented(schema, "post", "/api/v1/auth/login", tokens)
+
+
+@pytest.mark.django_db
+def test_form_body_outside_login_is_documented_415(schema, user_client):
+    response = user_client.post(
+        "/api/v1/items/", "title=x", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    assert_documented(schema, "post", "/api/v1/items/", response)
+
+
+@pytest.mark.django_db
+def test_strings_refuse_numbers_and_nul_bytes(user_client):
+    number = user_client.post("/api/v1/items/", {"title": 5}, format="json")
+    nul = user_client.post("/api/v1/items/", {"title": "a\x00b"}, format="json")
+
+    assert number.status_code == HTTPStatus.BAD_REQUEST
+    assert "title" in number.json()["detail"]
+    assert nul.status_code == HTTPStatus.BAD_REQUEST
+    assert "title" in nul.json()["detail"]
+    assert user_client.get("/api/v1/items/").json() == []
+
+
+@pytest.mark.django_db
+def test_empty_or_blank_q_means_no_filter(user_client, user):
+    ItemFactory(owner=user, title="Milk")
+
+    for query in ("q=", "q=%20%20"):
+        response = user_client.get(f"/api/v1/items/?{query}")
+
+        assert response.status_code == HTTPStatus.OK
+        assert len(response.json()) == 1
+
+
+@pytest.mark.django_db
+def test_single_resources_and_actions_answer_with_and_without_slash(user_client, user):
+    item = ItemFactory(owner=user)
+
+    for url in (
+        "/api/v1/users/me",
+        "/api/v1/users/me/",
+        f"/api/v1/items/{item.id}",
+        f"/api/v1/items/{item.id}/",
+        "/api/v1/items",
+    ):
+        assert user_client.get(url).status_code == HTTPStatus.OK, url
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_path_is_404_json_for_every_method(api_client, method):
+    response = getattr(api_client, method)("/api/v1/nowhere")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/docs", "/api/v1/redoc"])
+def test_docs_pages_load_only_local_assets(api_client, settings, path):
+    # No collected manifest in this process; the browser test uses the real one.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+
+    response = api_client.get(path)
+
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources, "the page loads its assets"
+    assert all(not s.startswith(("http:", "https:", "//")) for s in sources), sources
+    assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.live
+def test_documented_503_when_database_unreachable(live_server_factory, user, schema):
+    header = f"Bearer {token_pair_issue(user=user)['access_token']}"
+    server = live_server_factory(
+        extra_env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere"}
+    )
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/users/me", headers={"Authorization": header}
+    )
+
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=30)
+
+    assert error.value.code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert error.value.headers["Retry-After"]
+    body = json.loads(error.value.read())
+    documented = operations(schema)[("get", "/api/v1/users/me")]["responses"]["503"]
+    OAS30Validator(body_schema(schema, documented)).validate(body)
