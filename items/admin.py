@@ -1,14 +1,28 @@
 """The Django admin for items."""
 
+from django import forms
 from django.contrib import admin
 
 from items.models import Item
+
+
+class ItemForm(forms.ModelForm):
+    """An item; an empty description is stored as null, as the API does."""
+
+    description = forms.CharField(
+        required=False, empty_value=None, widget=forms.Textarea
+    )
+
+    class Meta:
+        model = Item
+        fields = ("title", "description", "owner")
 
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
     """Items: owner shown and picked by autocomplete; search by title or owner."""
 
+    form = ItemForm
     list_display = ("title", "owner", "created_at", "updated_at")
     list_select_related = ("owner",)  # one query for the page, not one per row
     list_filter = ("created_at", "updated_at")

@@ -2,16 +2,31 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from users.models import User
 
 
-class UserCreateForm(AdminUserCreationForm):
+class UniqueEmailMixin(forms.ModelForm):
+    """Normalise the email and refuse one that another account has, in any case."""
+
+    def clean_email(self) -> str:
+        """Return the normalised email, or say which field clashes."""
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if User.objects.email_taken(email, exclude_pk=self.instance.pk):
+            raise forms.ValidationError(
+                "A user with this email address already exists.", code="unique"
+            )
+        return email
+
+
+class UserCreateForm(UniqueEmailMixin, AdminUserCreationForm):
     """The add form: an email and a password typed twice, hashed on save."""
 
     class Meta:
@@ -19,7 +34,7 @@ class UserCreateForm(AdminUserCreationForm):
         fields = ("email", "full_name")
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(UniqueEmailMixin, UserChangeForm):
     """The change form: the password shows as a hash summary with a reset link."""
 
     class Meta:
@@ -50,9 +65,8 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ("created_at", "updated_at", "last_login")
     filter_horizontal = ()
     list_per_page = 50
-    show_full_result_count = (
-        False  # no second COUNT(*) over the whole table on big lists
-    )
+    # No second COUNT(*) over the whole table on every page of a big list.
+    show_full_result_count = False
     actions = ("activate_users", "deactivate_users")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -79,18 +93,33 @@ class UserAdmin(BaseUserAdmin):
     @admin.action(description="Activate the selected users")
     def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Let the selected users log in again."""
-        count = queryset.filter(is_active=False).update(is_active=True)
+        # update() skips auto_now, so updated_at is set by hand.
+        count = queryset.filter(is_active=False).update(
+            is_active=True, updated_at=timezone.now()
+        )
         self.message_user(request, f"Activated {count} user(s).", messages.SUCCESS)
 
     @admin.action(description="Deactivate the selected users")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Refuse the selected users' logins and tokens from their next request on."""
+        if queryset.filter(pk=request.user.pk).exists():
+            # Deactivating oneself would lock the admin out in the middle of a task.
+            self.message_user(
+                request, "You cannot deactivate your own account.", messages.WARNING
+            )
         count = (
             queryset.filter(is_active=True)
             .exclude(pk=request.user.pk)
-            .update(is_active=False)
+            .update(is_active=False, updated_at=timezone.now())
         )
         self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Keep an admin from deactivating or demoting their own account."""
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.pk == request.user.pk:
+            return (*fields, "is_active", "is_superuser")
+        return fields
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Allow deletion, except of one's own account."""
