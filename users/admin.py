@@ -5,12 +5,18 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    UserChangeForm,
+)
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from users.models import User
+from users.services import user_revoke_tokens
 
 
 class UniqueEmailMixin(forms.ModelForm):
@@ -42,12 +48,25 @@ class UserEditForm(UniqueEmailMixin, UserChangeForm):
         fields = ("email", "full_name", "is_active", "is_superuser")
 
 
+class PasswordSetForm(AdminPasswordChangeForm):
+    """The admin's "set password" form; a new password also ends every session."""
+
+    def save(self, commit: bool = True) -> Any:
+        """Save the password and revoke the user's refresh tokens."""
+        user = super().save(commit=commit)
+        if commit:
+            # A password reset by an admin is often about a stolen account.
+            user_revoke_tokens(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     """Accounts: search by email or name, filter by status, (de)activate in bulk."""
 
     form = UserEditForm
     add_form = UserCreateForm
+    change_password_form = PasswordSetForm
     list_display = (
         "email",
         "full_name",
@@ -107,12 +126,24 @@ class UserAdmin(BaseUserAdmin):
             self.message_user(
                 request, "You cannot deactivate your own account.", messages.WARNING
             )
-        count = (
-            queryset.filter(is_active=True)
-            .exclude(pk=request.user.pk)
-            .update(is_active=False, updated_at=timezone.now())
-        )
+        with transaction.atomic():
+            users = list(queryset.filter(is_active=True).exclude(pk=request.user.pk))
+            User.objects.filter(pk__in=[user.pk for user in users]).update(
+                is_active=False, updated_at=timezone.now()
+            )
+            # Revoked, so that reactivating an account does not revive old sessions.
+            for user in users:
+                user_revoke_tokens(user=user)
+        count = len(users)
         self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: Any, change: Any
+    ) -> None:
+        """Save the account; deactivating it also revokes its refresh tokens."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_revoke_tokens(user=obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """Keep an admin from deactivating or demoting their own account."""
