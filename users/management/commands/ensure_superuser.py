@@ -38,6 +38,7 @@ class Command(BaseCommand):
             return
         try:
             validate_email(email)
+            User._meta.get_field("email").run_validators(email)  # its max_length
         except ValidationError:
             raise CommandError(
                 "FIRST_SUPERUSER_EMAIL is not a valid email address."
