@@ -47,7 +47,7 @@ class ItemAdmin(admin.ModelAdmin):
     """Items: owner shown and picked by autocomplete; search by title or owner."""
 
     form = ItemForm
-    list_display = ("title", "owner", "created_at", "updated_at")
+    list_display = ("title", "owner", "created_at")
     list_select_related = ("owner",)  # one query for the page, not one per row
     list_filter = ("created_at", "updated_at")
     search_fields = ("title", "owner__email")

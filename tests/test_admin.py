@@ -516,3 +516,11 @@ def test_owner_autocomplete_refuses_a_field_that_is_not_one(admin_client):
     )
 
     assert response.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_groups_are_not_offered_as_only_superusers_use_the_admin(admin_client):
+    index = admin_client.get("/admin/")
+    groups = admin_client.get("/admin/auth/group/")
+
+    assert b"/admin/auth/group/" not in index.content
+    assert groups.status_code == HTTPStatus.NOT_FOUND

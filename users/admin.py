@@ -10,6 +10,7 @@ from django.contrib.auth.forms import (
     AdminUserCreationForm,
     UserChangeForm,
 )
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -60,6 +61,10 @@ class PasswordSetForm(AdminPasswordChangeForm):
         return user
 
 
+# Only superusers reach the admin and the API has no groups: the page would mislead.
+admin.site.unregister(Group)
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     """Accounts: search by email or name, filter by status, (de)activate in bulk."""
@@ -73,7 +78,6 @@ class UserAdmin(BaseUserAdmin):
         "is_active",
         "is_superuser",
         "created_at",
-        "last_login",
     )
     list_display_links = ("email",)
     list_filter = ("is_active", "is_superuser", "created_at")
