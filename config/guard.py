@@ -6,8 +6,22 @@ A refusal is a SystemExit with one line, so that `manage.py`, Celery and gunicor
 
 import environ
 
+ENVIRONMENTS = ("development", "production")
 MIN_KEY_LENGTH = 50
 PLACEHOLDER_MARKERS = ("insecure", "change-me", "changeme", "example", "secret-key")
+
+
+def deployment_mode(env: environ.Env) -> str:
+    """Return DJANGO_ENV; stop with one line on an unknown value.
+
+    A typo ("prod", "Production ") must not quietly turn the production guard off.
+    """
+    mode = env.str("DJANGO_ENV", default="").strip().lower() or "development"
+    if mode not in ENVIRONMENTS:
+        raise SystemExit(
+            f"Refusing to start: DJANGO_ENV must be one of {', '.join(ENVIRONMENTS)}."
+        )
+    return mode
 
 
 def required(env: environ.Env, name: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 
-from config.guard import production_problems, required
+from config.guard import deployment_mode, production_problems, required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,7 @@ env.read_env(str(BASE_DIR / ".env"))  # real environment variables win over .env
 
 # GENERAL
 # ------------------------------------------------------------------------------
-DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+DJANGO_ENV = deployment_mode(env)  # development or production
 PRODUCTION = DJANGO_ENV == "production"
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = required(env, "DJANGO_SECRET_KEY")  # no default: unset stops the process

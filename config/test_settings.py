@@ -23,6 +23,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # Pages rendered by the test client find static files in the apps (no manifest exists);
 # a live server, started with DJANGO_STATIC_ROOT, serves the collected, hashed files.
 if "DJANGO_STATIC_ROOT" not in os.environ:
+    STATIC_ROOT = None  # nothing is collected: whitenoise would warn on every request
     STORAGES = {
         **STORAGES,  # noqa: F405
         "staticfiles": {

@@ -81,6 +81,24 @@ def test_each_unsafe_setting_stops_manage_py_with_one_line(overrides, reason):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("mode", ["Production", " production "])
+def test_production_mode_is_recognised_in_any_case(mode):
+    result = manage_check(DJANGO_ENV=mode, DJANGO_DEBUG="true")
+
+    assert result.returncode == 1
+    assert "DJANGO_DEBUG is on" in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["prod", "staging", "production!"])
+def test_an_unknown_mode_stops_with_one_line(mode):
+    result = manage_check(DJANGO_ENV=mode)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Refusing to start: DJANGO_ENV must be one of development, production."
+    ]
+
+
 def test_every_problem_is_named_on_the_one_line():
     result = manage_check(
         DJANGO_DEBUG="true", DJANGO_SECRET_KEY="short", DJANGO_ALLOWED_HOSTS=""
