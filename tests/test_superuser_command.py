@@ -105,7 +105,13 @@ def test_print_shows_the_login_in_development(first_superuser):
 
     assert f"Login: {EMAIL}" in output
     assert f"Password: {PASSWORD}" in output
-    assert "/admin/" in output
+    assert "Admin: http://127.0.0.1:8000/admin/" in output
+
+
+def test_print_links_to_the_address_make_serves_on(first_superuser):
+    output = ensure_superuser("--print", "--base-url", "http://0.0.0.0:9000/")
+
+    assert "Admin: http://0.0.0.0:9000/admin/" in output
 
 
 def test_without_print_the_password_is_never_shown(first_superuser):

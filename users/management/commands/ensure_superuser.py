@@ -25,6 +25,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Print the login and password (development only).",
         )
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the server answers, for the printed admin link.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         email = settings.FIRST_SUPERUSER_EMAIL.strip()
@@ -53,9 +58,10 @@ class Command(BaseCommand):
         verb = "Created" if created else ("Updated" if changed else "Unchanged:")
         self.stdout.write(f"{verb} superuser {user.email}")
         if options["print"]:
+            admin_url = options["base_url"].rstrip("/") + "/" + settings.ADMIN_URL
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"\n  Admin: http://127.0.0.1:8000/{settings.ADMIN_URL}\n"
+                    f"\n  Admin: {admin_url}\n"
                     f"  Login: {user.email}\n  Password: {password}  (from .env)\n"
                 )
             )
