@@ -524,3 +524,29 @@ def test_groups_are_not_offered_as_only_superusers_use_the_admin(admin_client):
 
     assert b"/admin/auth/group/" not in index.content
     assert groups.status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.live
+def test_admin_with_the_database_down_answers_json_without_details(
+    live_server_factory,
+):
+    import urllib.error
+    import urllib.request
+
+    server = live_server_factory(
+        extra_env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere"}
+    )
+    request = urllib.request.Request(
+        f"{server.url}/admin/", headers={"Cookie": "sessionid=" + "a1" * 16}
+    )
+
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request)
+
+    body = error.value.read().decode()
+    assert error.value.code in (HTTPStatus.INTERNAL_SERVER_ERROR, 503)
+    assert error.value.headers["Content-Type"].startswith("application/json")
+    assert '"detail"' in body
+    for leak in ("Traceback", "OperationalError", "127.0.0.1:1", "postgres"):
+        assert leak not in body
+    assert urllib.request.urlopen(f"{server.url}/health").status == HTTPStatus.OK

@@ -153,3 +153,40 @@ def test_a_strong_password_is_accepted_in_production(first_superuser):
     ensure_superuser()
 
     assert User.objects.get_by_email(EMAIL).is_superuser
+
+
+@pytest.mark.live
+def test_concurrent_runs_leave_one_superuser_and_all_succeed(transactional_db):
+    # Several deploy replicas may run the command at once against one database.
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import BASE_DIR, database_url
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": database_url(),
+        "FIRST_SUPERUSER_EMAIL": EMAIL,
+        "FIRST_SUPERUSER_PASSWORD": PASSWORD,
+    }
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "ensure_superuser"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+
+    results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+
+    assert [code for code, _, _ in results] == [0, 0, 0, 0], results
+    outputs = sorted(out.split()[0] for _, out, _ in results)
+    assert outputs.count("Created") == 1, outputs
+    assert User.objects.filter(email=EMAIL).count() == 1
+    assert User.objects.get_by_email(EMAIL).is_superuser
