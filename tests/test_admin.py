@@ -4,6 +4,7 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
@@ -16,6 +17,12 @@ from users.services import token_pair_issue, token_refresh
 pytestmark = pytest.mark.django_db
 
 STRONG_PASSWORD = "plum-Sofa-orbit-42"
+
+
+@pytest.fixture(autouse=True)
+def fresh_login_counts():
+    """Start each test with no admin login attempts counted (the cache is local)."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -95,6 +102,84 @@ def test_superuser_logs_in_with_any_case_of_their_email(client):
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == "/admin/"
     assert client.session["_auth_user_id"] == str(admin.pk)
+
+
+def attempt_login(client, username: str, password: str, address="10.0.0.1"):
+    """Post the admin login form from a client address."""
+    return client.post(
+        "/admin/login/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+    )
+
+
+def test_admin_login_is_limited_per_address(client):
+    admin = SuperuserFactory()
+    for attempt in range(5):
+        assert (
+            attempt_login(client, f"guess{attempt}@example.com", "x").status_code == 200
+        )
+
+    refused = attempt_login(client, admin.email, "correct horse battery")
+
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert refused.json() == {"detail": "Too many login attempts; try again later."}
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert "_auth_user_id" not in client.session
+    other_address = attempt_login(
+        client, admin.email, "correct horse battery", address="10.0.0.2"
+    )
+    assert other_address.status_code == HTTPStatus.FOUND  # logged in from elsewhere
+
+
+def test_admin_login_is_limited_per_username_across_addresses(client):
+    admin = SuperuserFactory(email="target@example.com")
+    for attempt in range(5):
+        attempt_login(
+            client, "TARGET@example.com", "wrong", address=f"10.1.0.{attempt}"
+        )
+
+    refused = attempt_login(
+        client, "target@example.com", "correct horse battery", address="10.2.0.1"
+    )
+
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert client.session.get("_auth_user_id") != str(admin.pk)
+
+
+def test_admin_login_page_itself_is_never_limited(client):
+    for _ in range(8):
+        response = client.get("/admin/login/")
+
+        assert response.status_code == HTTPStatus.OK
+
+
+def test_admin_login_unlimited_when_rate_limits_are_off(client, settings):
+    settings.RATE_LIMITS_ENABLED = False
+
+    for attempt in range(8):
+        response = attempt_login(client, f"guess{attempt}@example.com", "x")
+
+        assert response.status_code == HTTPStatus.OK
+
+
+def test_admin_login_refused_when_the_shared_cache_is_down(client, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    admin = SuperuserFactory()
+
+    response = attempt_login(client, admin.email, "correct horse battery")
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response["Retry-After"] == "30"
+    assert "detail" in response.json()
+    assert "_auth_user_id" not in client.session
+    assert "admin login refused: cache ConnectionError" in caplog.text
 
 
 # --- Lists: search, filters, bounded queries ----------------------------------------
@@ -269,7 +354,12 @@ def test_change_user_edits_the_profile_and_keeps_the_password(admin_client, user
 
     response = admin_client.post(
         f"/admin/users/user/{user.pk}/change/",
-        {"email": user.email, "full_name": "Renamed", "is_active": "on"},
+        {
+            "email": user.email,
+            "full_name": "Renamed",
+            "is_active": "on",
+            "password": "sneaky-plain-text",  # the hash field is read-only
+        },
     )
 
     assert response.status_code == HTTPStatus.FOUND
