@@ -104,6 +104,12 @@ def test_superuser_logs_in_with_any_case_of_their_email(client):
     assert client.session["_auth_user_id"] == str(admin.pk)
 
 
+@pytest.fixture
+def rate_limits_on(settings):
+    """Rate limits on, whatever the test settings choose for other tests."""
+    settings.RATE_LIMITS_ENABLED = True
+
+
 def attempt_login(client, username: str, password: str, address="10.0.0.1"):
     """Post the admin login form from a client address."""
     return client.post(
@@ -113,7 +119,7 @@ def attempt_login(client, username: str, password: str, address="10.0.0.1"):
     )
 
 
-def test_admin_login_is_limited_per_address(client):
+def test_admin_login_is_limited_per_address(client, rate_limits_on):
     admin = SuperuserFactory()
     for attempt in range(5):
         assert (
@@ -132,7 +138,7 @@ def test_admin_login_is_limited_per_address(client):
     assert other_address.status_code == HTTPStatus.FOUND  # logged in from elsewhere
 
 
-def test_admin_login_is_limited_per_username_across_addresses(client):
+def test_admin_login_is_limited_per_username_across_addresses(client, rate_limits_on):
     admin = SuperuserFactory(email="target@example.com")
     for attempt in range(5):
         attempt_login(
@@ -147,7 +153,7 @@ def test_admin_login_is_limited_per_username_across_addresses(client):
     assert client.session.get("_auth_user_id") != str(admin.pk)
 
 
-def test_admin_login_page_itself_is_never_limited(client):
+def test_admin_login_page_itself_is_never_limited(client, rate_limits_on):
     for _ in range(8):
         response = client.get("/admin/login/")
 
@@ -163,7 +169,9 @@ def test_admin_login_unlimited_when_rate_limits_are_off(client, settings):
         assert response.status_code == HTTPStatus.OK
 
 
-def test_admin_login_refused_when_the_shared_cache_is_down(client, settings, caplog):
+def test_admin_login_refused_when_the_shared_cache_is_down(
+    client, settings, caplog, rate_limits_on
+):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
