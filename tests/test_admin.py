@@ -376,6 +376,28 @@ def test_change_user_edits_the_profile_and_keeps_the_password(admin_client, user
     assert user.password == password_hash
 
 
+def test_dates_are_read_only_in_the_change_forms(admin_client, user):
+    item = ItemFactory(owner=user)
+    user_dates = (user.created_at, user.updated_at)
+    forged = {"created_at": "2000-01-01 00:00:00", "updated_at": "2000-01-01 00:00:00"}
+
+    admin_client.post(
+        f"/admin/users/user/{user.pk}/change/",
+        {"email": user.email, "full_name": "", "is_active": "on", **forged},
+    )
+    admin_client.post(
+        f"/admin/items/item/{item.pk}/change/",
+        {"title": "t", "description": "", "owner": user.pk, **forged},
+    )
+
+    user.refresh_from_db()
+    item.refresh_from_db()
+    assert user.created_at == user_dates[0]
+    assert user.updated_at > user_dates[1]
+    assert item.created_at.year > 2000
+    assert item.title == "t"
+
+
 def test_change_user_refuses_a_case_variant_of_another_email(admin_client, user):
     UserFactory(email="other@example.com")
 
