@@ -37,7 +37,7 @@ install-dev: uv ## Create .venv from uv.lock, with the test and lint tools
 
 run: install .env ## Serve the API on http://127.0.0.1:8000 (SQLite unless DATABASE_URL is set)
 	@$(MANAGE) migrate --no-input
-	@$(MANAGE) ensure_superuser --print
+	@$(MANAGE) ensure_superuser --print --base-url http://$(HOST):$(PORT)
 	@$(MANAGE) runserver $(HOST):$(PORT)
 
 serve: install .env ## Serve with gunicorn, as in production

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 
-from config.guard import production_problems
+from config.guard import deployment_mode, production_problems, required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,10 +18,10 @@ env.read_env(str(BASE_DIR / ".env"))  # real environment variables win over .env
 
 # GENERAL
 # ------------------------------------------------------------------------------
-DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+DJANGO_ENV = deployment_mode(env)  # development or production
 PRODUCTION = DJANGO_ENV == "production"
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+SECRET_KEY = required(env, "DJANGO_SECRET_KEY")  # no default: unset stops the process
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 TIME_ZONE = "UTC"
 USE_TZ = True
@@ -239,7 +239,7 @@ REST_FRAMEWORK = {
 
 # JWT
 # ------------------------------------------------------------------------------
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY")
+JWT_SIGNING_KEY = required(env, "JWT_SIGNING_KEY")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(
         minutes=env.int("ACCESS_TOKEN_MINUTES", default=30)
@@ -320,4 +320,4 @@ if PRODUCTION and (
         allowed_hosts=ALLOWED_HOSTS,
     )
 ):
-    raise SystemExit(f"Refusing to start in production: {problems[0]}")
+    raise SystemExit(f"Refusing to start in production: {' '.join(problems)}")

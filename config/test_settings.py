@@ -19,3 +19,14 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # A file, not memory, so that a gunicorn process started by a test sees the same data.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}  # noqa: F405
+
+# Pages rendered by the test client find static files in the apps (no manifest exists);
+# a live server, started with DJANGO_STATIC_ROOT, serves the collected, hashed files.
+if "DJANGO_STATIC_ROOT" not in os.environ:
+    STATIC_ROOT = None  # nothing is collected: whitenoise would warn on every request
+    STORAGES = {
+        **STORAGES,  # noqa: F405
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }

@@ -14,6 +14,7 @@ from rest_framework.routers import SimpleRouter
 
 from config import health
 from items.views import ItemViewSet
+from users.admin import admin_login
 from users.views import LoginView, LogoutView, RefreshView, UserViewSet
 
 
@@ -66,6 +67,8 @@ urlpatterns = [
     re_path(r"^health/?$", health.live, name="health"),
     re_path(r"^health/ready/?$", health.ready, name="health-ready"),
     path("api/v1/", include((api_urls, "api"))),
+    # The admin's login page, rate limited; it shadows the admin's own login route.
+    path(f"{settings.ADMIN_URL}login/", admin_login, name="admin-login"),
     path(settings.ADMIN_URL, admin.site.urls),
     re_path(r"^(?!static/)", not_found),
 ]

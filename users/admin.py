@@ -1,17 +1,46 @@
 """The Django admin for accounts."""
 
+import hashlib
+import logging
+import math
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    UserChangeForm,
+)
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from rest_framework.throttling import SimpleRateThrottle
 
 from users.models import User
+from users.services import user_revoke_tokens
+
+logger = logging.getLogger(__name__)
 
 
-class UserCreateForm(AdminUserCreationForm):
+class UniqueEmailMixin(forms.ModelForm):
+    """Normalise the email and refuse one that another account has, in any case."""
+
+    def clean_email(self) -> str:
+        """Return the normalised email, or say which field clashes."""
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if User.objects.email_taken(email, exclude_pk=self.instance.pk):
+            raise forms.ValidationError(
+                "A user with this email address already exists.", code="unique"
+            )
+        return email
+
+
+class UserCreateForm(UniqueEmailMixin, AdminUserCreationForm):
     """The add form: an email and a password typed twice, hashed on save."""
 
     class Meta:
@@ -19,12 +48,28 @@ class UserCreateForm(AdminUserCreationForm):
         fields = ("email", "full_name")
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(UniqueEmailMixin, UserChangeForm):
     """The change form: the password shows as a hash summary with a reset link."""
 
     class Meta:
         model = User
         fields = ("email", "full_name", "is_active", "is_superuser")
+
+
+class PasswordSetForm(AdminPasswordChangeForm):
+    """The admin's "set password" form; a new password also ends every session."""
+
+    def save(self, commit: bool = True) -> Any:
+        """Save the password and revoke the user's refresh tokens."""
+        user = super().save(commit=commit)
+        if commit:
+            # A password reset by an admin is often about a stolen account.
+            user_revoke_tokens(user=user)
+        return user
+
+
+# Only superusers reach the admin and the API has no groups: the page would mislead.
+admin.site.unregister(Group)
 
 
 @admin.register(User)
@@ -33,13 +78,13 @@ class UserAdmin(BaseUserAdmin):
 
     form = UserEditForm
     add_form = UserCreateForm
+    change_password_form = PasswordSetForm
     list_display = (
         "email",
         "full_name",
         "is_active",
         "is_superuser",
         "created_at",
-        "last_login",
     )
     list_display_links = ("email",)
     list_filter = ("is_active", "is_superuser", "created_at")
@@ -50,9 +95,8 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ("created_at", "updated_at", "last_login")
     filter_horizontal = ()
     list_per_page = 50
-    show_full_result_count = (
-        False  # no second COUNT(*) over the whole table on big lists
-    )
+    # No second COUNT(*) over the whole table on every page of a big list.
+    show_full_result_count = False
     actions = ("activate_users", "deactivate_users")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -79,21 +123,99 @@ class UserAdmin(BaseUserAdmin):
     @admin.action(description="Activate the selected users")
     def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Let the selected users log in again."""
-        count = queryset.filter(is_active=False).update(is_active=True)
+        # update() skips auto_now, so updated_at is set by hand.
+        count = queryset.filter(is_active=False).update(
+            is_active=True, updated_at=timezone.now()
+        )
         self.message_user(request, f"Activated {count} user(s).", messages.SUCCESS)
 
     @admin.action(description="Deactivate the selected users")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Refuse the selected users' logins and tokens from their next request on."""
-        count = (
-            queryset.filter(is_active=True)
-            .exclude(pk=request.user.pk)
-            .update(is_active=False)
-        )
+        if queryset.filter(pk=request.user.pk).exists():
+            # Deactivating oneself would lock the admin out in the middle of a task.
+            self.message_user(
+                request, "You cannot deactivate your own account.", messages.WARNING
+            )
+        with transaction.atomic():
+            users = list(queryset.filter(is_active=True).exclude(pk=request.user.pk))
+            User.objects.filter(pk__in=[user.pk for user in users]).update(
+                is_active=False, updated_at=timezone.now()
+            )
+            # Revoked, so that reactivating an account does not revive old sessions.
+            for user in users:
+                user_revoke_tokens(user=user)
+        count = len(users)
         self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: Any, change: Any
+    ) -> None:
+        """Save the account; deactivating it also revokes its refresh tokens."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_revoke_tokens(user=obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Keep an admin from deactivating or demoting their own account."""
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.pk == request.user.pk:
+            return (*fields, "is_active", "is_superuser")
+        return fields
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Allow deletion, except of one's own account."""
         if obj is not None and obj.pk == request.user.pk:
             return False
         return super().has_delete_permission(request, obj)
+
+
+class AdminLoginAddressThrottle(SimpleRateThrottle):
+    """Limit the admin's sign-in attempts per client address, as the API login is."""
+
+    scope = "login"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        """Key the count on the client address."""
+        return self.cache_format % {
+            "scope": "admin_login",
+            "ident": self.get_ident(request),
+        }
+
+
+class AdminLoginUsernameThrottle(SimpleRateThrottle):
+    """Limit the admin's sign-in attempts per username, whatever the address."""
+
+    scope = "login_username"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        """Key the count on a digest of the username, never the raw input."""
+        username = request.POST.get("username", "").strip().lower()
+        return self.cache_format % {
+            "scope": "admin_login_username",
+            "ident": hashlib.sha256(username.encode()).hexdigest(),
+        }
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """Serve the admin's login page; sign-in attempts are rate limited."""
+    if request.method == "POST" and settings.RATE_LIMITS_ENABLED:
+        for throttle in (AdminLoginAddressThrottle(), AdminLoginUsernameThrottle()):
+            try:
+                allowed = throttle.allow_request(request, None)
+            except Exception as error:  # the shared cache is down
+                # Refuse rather than let passwords be guessed without a limit.
+                logger.warning("admin login refused: cache %s", type(error).__name__)
+                return JsonResponse(
+                    {"detail": "Login is unavailable just now; try again shortly."},
+                    status=503,
+                    headers={"Retry-After": "30"},
+                )
+            if not allowed:
+                wait = math.ceil(throttle.wait() or 1)
+                return JsonResponse(
+                    {"detail": "Too many login attempts; try again later."},
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                )
+    return admin.site.login(request)
