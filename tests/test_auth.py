@@ -265,16 +265,21 @@ def test_refresh_rotates_and_the_old_token_is_refused(api_client, user):
     assert refresh(api_client, new["refresh_token"]).status_code == HTTPStatus.OK
 
 
-def test_refresh_accepts_a_form_body_too(api_client, user):
+def test_refresh_takes_json_only_and_a_form_body_leaves_the_token_usable(
+    api_client, user
+):
     token = token_pair_issue(user=user)["refresh_token"]
 
-    response = api_client.post(
+    form = api_client.post(
         "/api/v1/auth/refresh",
         urlencode({"refresh_token": token}),
         content_type="application/x-www-form-urlencoded",
     )
+    json = api_client.post("/api/v1/auth/refresh", {"refresh_token": token})
 
-    assert response.status_code == HTTPStatus.OK
+    assert form.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    assert "detail" in form.json()
+    assert json.status_code == HTTPStatus.OK
 
 
 def test_refresh_of_a_deleted_users_token_is_401_not_500(api_client, user):
