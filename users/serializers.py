@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.fields import StrictCharField, StrictEmailField, iso_datetime
 from users.models import User
 
 PASSWORD_FIELD = {
@@ -31,24 +32,37 @@ class UserSerializer(serializers.ModelSerializer[User]):
         fields = USER_FIELDS
         read_only_fields = USER_FIELDS
 
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        """Build the row directly: the declared fields' output, at a third the cost."""
+        return {
+            "id": instance.id,
+            "email": instance.email,
+            "full_name": instance.full_name,
+            "is_active": instance.is_active,
+            "is_superuser": instance.is_superuser,
+            "created_at": iso_datetime(instance.created_at),
+            "updated_at": iso_datetime(instance.updated_at),
+        }
+
 
 class UserCreateSerializer(serializers.ModelSerializer[User]):
     """Registration: email, password and an optional full name."""
 
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(**PASSWORD_FIELD)
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(**PASSWORD_FIELD)
+    full_name = StrictCharField(max_length=255, allow_blank=True, required=False)
 
     class Meta:
         model = User
         fields = ["email", "password", "full_name"]
-        extra_kwargs = {"full_name": {"required": False}}
 
 
 class UserUpdateSerializer(serializers.ModelSerializer[User]):
     """What a user may change of their own account."""
 
-    email = serializers.EmailField(max_length=254, required=False)
-    password = serializers.CharField(required=False, **PASSWORD_FIELD)
+    email = StrictEmailField(max_length=254, required=False)
+    password = StrictCharField(required=False, **PASSWORD_FIELD)
+    full_name = StrictCharField(max_length=255, allow_blank=True, required=False)
 
     class Meta:
         model = User
