@@ -58,9 +58,12 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         setattr(user, field, value)
     if password is not None:
         user.set_password(password)
+    # Only the changed columns: a concurrent change to another field (an admin
+    # deactivating the account, say) is not overwritten with stale values.
+    changed = [*data, *(["password"] if password is not None else []), "updated_at"]
     try:
         with transaction.atomic():
-            user.save()
+            user.save(update_fields=changed)
     except IntegrityError:
         raise EmailAlreadyRegistered() from None
     if password is not None:

@@ -71,6 +71,13 @@ class UserViewSet(
             return [IsSelfOrSuperuser()]
         return [IsAuthenticated()]  # /users/me and the like
 
+    def get_object(self) -> User:
+        """Return the user the path names; the caller's own record costs no query."""
+        if self.kwargs.get("pk") == str(self.request.user.pk):
+            self.check_object_permissions(self.request, self.request.user)
+            return self.request.user
+        return super().get_object()
+
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "create":
             return UserCreateSerializer
