@@ -1,11 +1,14 @@
 """The items endpoints: visibility in the queryset, owner from the caller."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from http import HTTPStatus
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rest_framework import serializers
 
+from config.fields import iso_datetime
 from items.models import Item
 from items.serializers import ItemSerializer
 from tests.factories import ItemFactory, UserFactory
@@ -421,3 +424,15 @@ class FieldByFieldItem(serializers.ModelSerializer):
     class Meta:
         model = Item
         fields = ItemSerializer.Meta.fields
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7, minutes=-30))]),
+    )
+)
+def test_fast_timestamps_match_drf_for_any_moment(moment):
+    assert iso_datetime(moment) == serializers.DateTimeField().to_representation(moment)
