@@ -41,7 +41,7 @@ class ItemViewSet(viewsets.ModelViewSet[Item]):
     def get_permissions(self) -> list[Any]:
         if self.action is None:  # a method the path lacks: 405, whoever asks
             return []
-        return super().get_permissions()
+        return list(super().get_permissions())
 
     def perform_create(self, serializer: Any) -> None:
         serializer.save(owner=self.request.user)

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from config.fields import StrictCharField, StrictEmailField, iso_datetime
 from users.models import User
 
-PASSWORD_FIELD = {
+PASSWORD_FIELD: dict[str, Any] = {
     "write_only": True,
     "min_length": 8,
     "max_length": 128,

@@ -1,6 +1,6 @@
 """The users and auth endpoints."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -73,9 +73,10 @@ class UserViewSet(
 
     def get_object(self) -> User:
         """Return the user the path names; the caller's own record costs no query."""
-        if self.kwargs.get("pk") == str(self.request.user.pk):
-            self.check_object_permissions(self.request, self.request.user)
-            return self.request.user
+        caller = cast(User, self.request.user)  # the permissions ran already
+        if self.kwargs.get("pk") == str(caller.pk):
+            self.check_object_permissions(self.request, caller)
+            return caller
         return super().get_object()
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
