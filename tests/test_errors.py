@@ -132,6 +132,22 @@ def test_bad_patch_bodies_change_nothing(user):
     assert item.title == "Kept"
 
 
+@pytest.mark.django_db
+def test_a_refused_registration_logs_no_password_and_no_traceback(api_client, caplog):
+    password = "Sup3r-secret-passw0rd"
+
+    api_client.post(
+        "/api/v1/users/", {"email": "bad", "password": password}, format="json"
+    )
+    api_client.post(
+        "/api/v1/users/", {"email": "a@b.co", "password": password[:5]}, format="json"
+    )
+
+    assert "Bad Request" in caplog.text
+    assert password[:5] not in caplog.text
+    assert "Traceback" not in caplog.text
+
+
 def test_error_messages_do_not_echo_huge_input(user_client):
     response = user_client.post(
         "/api/v1/items/", {"title": "Z" * 100_000}, format="json"
@@ -282,6 +298,10 @@ def test_database_down_is_503_json_with_retry_after(live_server_factory, debug):
         assert b"postgres" not in content.lower()
     assert call(server, "GET", "/health")[0] == HTTPStatus.OK
     assert call(server, "GET", "/api/v1/items/")[0] == HTTPStatus.UNAUTHORIZED
+    log = server.log.read_text()
+    assert "database unreachable" in log
+    assert "Traceback" not in log
+    assert "x" * 8 not in log  # the password sent
 
 
 class TcpProxy:
