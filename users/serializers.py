@@ -13,6 +13,12 @@ PASSWORD_FIELD: dict[str, Any] = {
     "max_length": 128,
     "trim_whitespace": False,
 }
+FULL_NAME_FIELD: dict[str, Any] = {
+    "max_length": 255,
+    "allow_blank": True,
+    "allow_null": True,
+    "required": False,
+}
 USER_FIELDS = [
     "id",
     "email",
@@ -45,24 +51,32 @@ class UserSerializer(serializers.ModelSerializer[User]):
         }
 
 
-class UserCreateSerializer(serializers.ModelSerializer[User]):
+class FullNameInput:
+    """Take a null full name, as the guide's clients send, for a blank one."""
+
+    def validate_full_name(self, value: str | None) -> str:
+        """Store null as blank: the column holds text only."""
+        return value or ""
+
+
+class UserCreateSerializer(FullNameInput, serializers.ModelSerializer[User]):
     """Registration: email, password and an optional full name."""
 
     email = StrictEmailField(max_length=254)
     password = StrictCharField(**PASSWORD_FIELD)
-    full_name = StrictCharField(max_length=255, allow_blank=True, required=False)
+    full_name = StrictCharField(**FULL_NAME_FIELD)
 
     class Meta:
         model = User
         fields = ["email", "password", "full_name"]
 
 
-class UserUpdateSerializer(serializers.ModelSerializer[User]):
+class UserUpdateSerializer(FullNameInput, serializers.ModelSerializer[User]):
     """What a user may change of their own account."""
 
     email = StrictEmailField(max_length=254, required=False)
     password = StrictCharField(required=False, **PASSWORD_FIELD)
-    full_name = StrictCharField(max_length=255, allow_blank=True, required=False)
+    full_name = StrictCharField(**FULL_NAME_FIELD)
 
     class Meta:
         model = User
