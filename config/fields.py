@@ -1,10 +1,12 @@
-"""Serializer fields that refuse wrong types instead of coercing them."""
+"""Serializer fields that refuse wrong types, and fast, exact output helpers."""
 
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Model
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 
 
 class StrictCharField(serializers.CharField):
@@ -36,3 +38,17 @@ def iso_datetime(value: datetime | None) -> str | None:
         return None
     text = timezone.localtime(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def save_changed(instance: Model, fields: list[str]) -> None:
+    """Write only these columns, in one UPDATE; a row deleted meanwhile is a 404.
+
+    save() would INSERT the row again when its UPDATE matched nothing, and would
+    write every column, overwriting concurrent changes to the others.
+    """
+    values = {
+        name: instance._meta.get_field(name).pre_save(instance, False)  # auto_now
+        for name in fields
+    }
+    if not type(instance)._base_manager.filter(pk=instance.pk).update(**values):
+        raise NotFound()

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.fields import StrictCharField, iso_datetime
+from config.fields import StrictCharField, iso_datetime, save_changed
 from items.models import Item
 
 
@@ -25,7 +25,7 @@ class ItemSerializer(serializers.ModelSerializer[Item]):
         """Save only the fields the request changed, so the owner is never written."""
         for field, value in validated_data.items():
             setattr(instance, field, value)
-        instance.save(update_fields=[*validated_data, "updated_at"])
+        save_changed(instance, [*validated_data, "updated_at"])
         return instance
 
     def to_representation(self, instance: Item) -> dict[str, Any]:

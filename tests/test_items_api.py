@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 
 from config.fields import iso_datetime
 from items.models import Item
@@ -436,3 +437,15 @@ class FieldByFieldItem(serializers.ModelSerializer):
 )
 def test_fast_timestamps_match_drf_for_any_moment(moment):
     assert iso_datetime(moment) == serializers.DateTimeField().to_representation(moment)
+
+
+def test_updating_an_item_deleted_meanwhile_is_404_not_a_resurrection(user):
+    item = ItemFactory(owner=user)
+    Item.objects.filter(pk=item.pk).delete()  # by a concurrent request
+    serializer = ItemSerializer(item, data={"title": "late"}, partial=True)
+    serializer.is_valid(raise_exception=True)
+
+    with pytest.raises(NotFound):
+        serializer.save()
+
+    assert not Item.objects.filter(pk=item.pk).exists()

@@ -9,11 +9,13 @@ import urllib3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.test import APIClient
 
 from tests.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD, ItemFactory, SuperuserFactory, UserFactory
 from users.models import User
+from users.services import user_update
 
 USER_KEYS = {
     "id",
@@ -596,3 +598,12 @@ class FieldByFieldUser(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = sorted(USER_KEYS)
+
+
+def test_updating_a_user_deleted_meanwhile_is_404_not_a_resurrection(user):
+    User.objects.filter(pk=user.pk).delete()  # by a concurrent request
+
+    with pytest.raises(NotFound):
+        user_update(user=user, data={"full_name": "late"})
+
+    assert not User.objects.filter(pk=user.pk).exists()

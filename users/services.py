@@ -12,6 +12,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from config.fields import save_changed
 from users.authentication import token_user_id
 from users.exceptions import (
     EmailAlreadyRegistered,
@@ -63,7 +64,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     changed = [*data, *(["password"] if password is not None else []), "updated_at"]
     try:
         with transaction.atomic():
-            user.save(update_fields=changed)
+            save_changed(user, changed)
     except IntegrityError:
         raise EmailAlreadyRegistered() from None
     if password is not None:
