@@ -339,9 +339,11 @@ def test_user_is_refused_another_user_existing_or_not_with_the_same_403(
     assert other.is_active
 
 
-@pytest.mark.parametrize("pk", ["abc", "-1", "99999999999999999999999", "1e3", "%00"])
-def test_user_asking_for_a_non_id_is_403_not_500(user_client, pk):
-    response = user_client.get(f"/api/v1/users/{pk}")
+@pytest.mark.parametrize(
+    "pk", ["abc", "-1", "99999999999999999999999", "1e3", "%00", "%20{pk}", "{pk}_"]
+)
+def test_user_asking_for_a_non_id_is_403_not_500(user_client, user, pk):
+    response = user_client.get(f"/api/v1/users/{pk.format(pk=user.pk)}")
 
     assert response.status_code == HTTPStatus.FORBIDDEN
 
