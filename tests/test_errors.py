@@ -221,9 +221,10 @@ def test_401_has_detail_and_bearer_challenge(api_client):
 # Unexpected failures --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("gzip", [False, True])
 @pytest.mark.parametrize("debug", [False, True])
 def test_unexpected_error_is_500_json_without_details(
-    settings, monkeypatch, user, debug
+    settings, monkeypatch, user, debug, gzip
 ):
     settings.DEBUG = debug
 
@@ -231,11 +232,13 @@ def test_unexpected_error_is_500_json_without_details(
         raise RuntimeError(f"boom {django_settings.SECRET_KEY}")
 
     monkeypatch.setattr(ItemViewSet, "list", explode)
-    client = item_client(user)
+    client = item_client(user, **({"HTTP_ACCEPT_ENCODING": "gzip"} if gzip else {}))
     client.raise_request_exception = False
 
     response = client.get("/api/v1/items/")
 
+    # The debug page is large enough to be gzipped; the JSON that replaces it is not.
+    assert "Content-Encoding" not in response
     body = assert_json_error(response, HTTPStatus.INTERNAL_SERVER_ERROR)
     assert body == {"detail": "Internal server error."}
     assert django_settings.SECRET_KEY not in response.content.decode()
