@@ -1,18 +1,27 @@
-"""One exception handler shapes every error body of the API: {"detail": ...}."""
+"""One exception handler shapes every error body of the API: {"detail": ...}.
+
+The middleware here keeps that promise outside DRF too: no HTML error page under
+/api/ or /health, in any mode (DEBUG included), and 503 when the database is down.
+"""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+JSON_ERROR_PREFIXES = ("/api/", "/health")
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -31,16 +40,97 @@ def is_connection_error(exc: BaseException) -> bool:
     )
 
 
+def _only_non_field_errors(data: Any) -> bool:
+    """Say whether a validation error body holds nothing but non-field errors."""
+    return (
+        isinstance(data, dict)
+        and list(data) == [api_settings.NON_FIELD_ERRORS_KEY]
+        and isinstance(data[api_settings.NON_FIELD_ERRORS_KEY], list)
+        and len(data[api_settings.NON_FIELD_ERRORS_KEY]) == 1
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Run DRF's handler, with every error body under a "detail" key."""
+    """Run DRF's handler, with every error body under a "detail" key.
+
+    A lone non-field error (a body that is a list instead of an object, say) becomes
+    `{"detail": "<message>"}`; field errors stay keyed by field under "detail".
+    """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DatabaseError) and is_connection_error(exc):
         logger.error("database unreachable: %s", type(exc).__name__)
         exc = ServiceUnavailable()
     response = exception_handler(exc, context)
-    if response is not None and not (
-        isinstance(response.data, dict) and "detail" in response.data
-    ):
+    if response is None:
+        return None
+    if _only_non_field_errors(response.data):
+        response.data = {"detail": response.data[api_settings.NON_FIELD_ERRORS_KEY][0]}
+    elif not (isinstance(response.data, dict) and "detail" in response.data):
         response.data = {"detail": response.data}
     return response
+
+
+def _wants_json_errors(request: HttpRequest) -> bool:
+    return request.path_info.startswith(JSON_ERROR_PREFIXES)
+
+
+def _is_json(response: HttpResponse) -> bool:
+    content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+class JSONErrorMiddleware:
+    """Make every error under /api/ and /health JSON, whatever raised it.
+
+    DRF's handler covers the views; this covers what happens around them: an
+    unexpected exception (Django's HTML 500, or its debug page when DEBUG is on), a
+    refused Host header (HTML 400) and a database that is down outside DRF (503).
+    The response is rewritten in place, so headers set by other middleware survive.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        """Pass the request on; turn a non-JSON error answer into JSON."""
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and not response.streaming
+            and _wants_json_errors(request)
+            and not _is_json(response)
+        ):
+            _rewrite_as_json(response)
+        return response
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        """Answer 503 for an unreachable database; let Django handle the rest."""
+        if not (
+            _wants_json_errors(request)
+            and isinstance(exception, DatabaseError)
+            and is_connection_error(exception)
+        ):
+            return None
+        logger.error("database unreachable: %s", type(exception).__name__)
+        return JsonResponse(
+            {"detail": ServiceUnavailable.default_detail},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+def _rewrite_as_json(response: HttpResponse) -> None:
+    """Replace an error body by {"detail": <reason>}, keeping status and headers."""
+    detail = (
+        "Internal server error."
+        if response.status_code == status.HTTP_500_INTERNAL_SERVER_ERROR
+        else f"{response.reason_phrase}."
+    )
+    response.content = orjson.dumps({"detail": detail})
+    response["Content-Type"] = "application/json"
+    response.headers.pop("Content-Encoding", None)  # the old body may have been gzipped
+    if "Content-Length" in response:
+        response["Content-Length"] = str(len(response.content))

@@ -1,5 +1,6 @@
 """The list shape of the API: skip/limit, a bare list, X-Total-Count and Link."""
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -9,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+_INTEGER = re.compile(r"-?[0-9]{1,30}")  # longer is absurd, not merely too big
 MAX_SKIP = 2**63 - 1  # PostgreSQL's bigint; a larger OFFSET is an error there
 
 
@@ -19,10 +21,10 @@ def _bounded_int(
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: ["A valid integer is required."]}) from None
+    # int() would also take " 7", "1_0" and non-ASCII digits; a query takes digits.
+    if not _INTEGER.fullmatch(raw):
+        raise ValidationError({name: ["A valid integer is required."]})
+    value = int(raw)
     if not low <= value <= high:
         raise ValidationError(
             {name: [f"Ensure this value is between {low} and {high}."]}

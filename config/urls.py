@@ -13,6 +13,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import SimpleRouter
 
 from config import health
+from config.json import ORJSONRenderer
 from items.views import ItemViewSet
 from users.admin import admin_login
 from users.views import LoginView, LogoutView, RefreshView, UserViewSet
@@ -39,7 +40,12 @@ auth_urls = [
 
 api_urls = [
     re_path(r"^auth/", include(auth_urls)),
-    re_path(r"^openapi\.json/?$", SpectacularJSONAPIView.as_view(), name="schema"),
+    re_path(
+        r"^openapi\.json/?$",
+        # application/json, as FastAPI serves it; errors (a 405) stay JSON too.
+        SpectacularJSONAPIView.as_view(renderer_classes=[ORJSONRenderer]),
+        name="schema",
+    ),
     re_path(
         r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"
     ),

@@ -9,10 +9,10 @@ from users.exceptions import NotAuthorized
 
 
 def _as_int(value: Any) -> int | None:
-    try:
+    # ASCII digits only: int() would also read " 7", "7_0" and other scripts' digits.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
-    except (TypeError, ValueError):
-        return None
+    return None
 
 
 class IsSuperuser(BasePermission):

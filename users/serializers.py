@@ -4,16 +4,21 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.fields import StrictCharField
+from config.fields import StrictCharField, StrictEmailField, iso_datetime
 from users.models import User
 
-PASSWORD_FIELD = {
+PASSWORD_FIELD: dict[str, Any] = {
     "write_only": True,
     "min_length": 8,
     "max_length": 128,
     "trim_whitespace": False,
 }
-FULL_NAME_FIELD = {"required": False, "allow_blank": True, "max_length": 255}
+FULL_NAME_FIELD: dict[str, Any] = {
+    "max_length": 255,
+    "allow_blank": True,
+    "allow_null": True,
+    "required": False,
+}
 USER_FIELDS = [
     "id",
     "email",
@@ -33,11 +38,31 @@ class UserSerializer(serializers.ModelSerializer[User]):
         fields = USER_FIELDS
         read_only_fields = USER_FIELDS
 
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        """Build the row directly: the declared fields' output, at a third the cost."""
+        return {
+            "id": instance.id,
+            "email": instance.email,
+            "full_name": instance.full_name,
+            "is_active": instance.is_active,
+            "is_superuser": instance.is_superuser,
+            "created_at": iso_datetime(instance.created_at),
+            "updated_at": iso_datetime(instance.updated_at),
+        }
 
-class UserCreateSerializer(serializers.ModelSerializer[User]):
+
+class FullNameInput:
+    """Take a null full name, as the guide's clients send, for a blank one."""
+
+    def validate_full_name(self, value: str | None) -> str:
+        """Store null as blank: the column holds text only."""
+        return value or ""
+
+
+class UserCreateSerializer(FullNameInput, serializers.ModelSerializer[User]):
     """Registration: email, password and an optional full name."""
 
-    email = serializers.EmailField(max_length=254)
+    email = StrictEmailField(max_length=254)
     password = StrictCharField(**PASSWORD_FIELD)
     full_name = StrictCharField(**FULL_NAME_FIELD)
 
@@ -46,10 +71,10 @@ class UserCreateSerializer(serializers.ModelSerializer[User]):
         fields = ["email", "password", "full_name"]
 
 
-class UserUpdateSerializer(serializers.ModelSerializer[User]):
+class UserUpdateSerializer(FullNameInput, serializers.ModelSerializer[User]):
     """What a user may change of their own account."""
 
-    email = serializers.EmailField(max_length=254, required=False)
+    email = StrictEmailField(max_length=254, required=False)
     password = StrictCharField(required=False, **PASSWORD_FIELD)
     full_name = StrictCharField(**FULL_NAME_FIELD)
 

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
+from config.fields import save_changed
 from users.authentication import TOKEN_PARSE_ERRORS, token_user_id
 from users.exceptions import (
     EmailAlreadyRegistered,
@@ -65,9 +66,12 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         setattr(user, field, value)
     if password is not None:
         user.set_password(password)
+    # Only the changed columns: a concurrent change to another field (an admin
+    # deactivating the account, say) is not overwritten with stale values.
+    changed = [*data, *(["password"] if password is not None else []), "updated_at"]
     try:
         with transaction.atomic():
-            user.save()
+            save_changed(user, changed)
     except IntegrityError:
         raise EmailAlreadyRegistered() from None
     if password is not None:

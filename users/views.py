@@ -56,26 +56,35 @@ class UserViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet[User],
 ):
     """Register, read, update and delete accounts."""
 
     serializer_class = UserSerializer
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    parser_classes = [ORJSONParser]
 
     def get_queryset(self) -> QuerySet[User]:
         return User.objects.order_by("id")
 
     def get_permissions(self) -> list[Any]:
+        if self.action is None:  # a method the path lacks: 405, whoever asks
+            return []
         if self.action == "create":
             return [AllowAny()]
         if self.action in ("list", "destroy"):
             return [IsSuperuser()]
-        if self.action == "me":
-            return [IsAuthenticated()]
-        return [IsSelfOrSuperuser()]
+        if self.detail:  # /users/{id}: decided from the path, before the lookup
+            return [IsSelfOrSuperuser()]
+        return [IsAuthenticated()]  # /users/me and the like
+
+    def get_object(self) -> User:
+        """Return the user the path names; the caller's own record costs no query."""
+        caller = cast(User, self.request.user)  # the permissions ran already
+        if self.kwargs.get("pk") == str(caller.pk):
+            self.check_object_permissions(self.request, caller)
+            return caller
+        return super().get_object()
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "create":
@@ -93,6 +102,7 @@ class UserViewSet(
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Apply a partial update (no PUT: a user has no full replacement)."""
         user = self.get_object()
         serializer = self.get_serializer(user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
