@@ -11,7 +11,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from config import health
+from config import health, metrics
 from items.views import ItemViewSet
 from users.views import LoginView, LogoutView, RefreshView, UserViewSet
 
@@ -60,7 +60,8 @@ urlpatterns = [
     re_path(r"^health/ready/?$", health.ready, name="health-ready"),
     path("api/v1/", include((api_urls, "api"))),
     path(settings.ADMIN_URL, admin.site.urls),
-    re_path(r"^(?!static/)", not_found),
+    re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
+    re_path(r"^(?!static/)", not_found, name="not-found"),
 ]
 
 handler404 = not_found
