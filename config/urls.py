@@ -19,7 +19,10 @@ from users.views import LoginView, LogoutView, RefreshView, UserViewSet
 class OptionalSlashRouter(SimpleRouter):
     """Answer a path with or without its trailing slash, without a redirect."""
 
-    trailing_slash = "/?"
+    def __init__(self) -> None:
+        super().__init__()
+        # SimpleRouter.__init__ sets trailing_slash itself: a class attribute is lost.
+        self.trailing_slash = "/?"
 
 
 router = OptionalSlashRouter()
