@@ -109,6 +109,11 @@ class LoginView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
+
+    def get_authenticate_header(self, request: Request) -> str:
+        """Name the scheme, so that a credentials error stays 401 (DRF: else 403)."""
+        return "Bearer"
+
     parser_classes = [FormParser, ORJSONParser]
 
     @extend_schema(
@@ -137,6 +142,10 @@ class RefreshView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
+
+    def get_authenticate_header(self, request: Request) -> str:
+        """Name the scheme, so that a credentials error stays 401 (DRF: else 403)."""
+        return "Bearer"
 
     @extend_schema(
         summary="Refresh the tokens",
