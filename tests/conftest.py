@@ -1,5 +1,8 @@
 """Fixtures shared by the whole suite."""
 
+import io
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -7,12 +10,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from config.logging import logging_config
 from tests.factories import SuperuserFactory, UserFactory
 from users.models import User
 from users.services import token_pair_issue
@@ -182,3 +187,47 @@ def live_server_factory(transactional_db) -> Iterator[type[LiveServer]]:
 def gunicorn_server(live_server_factory) -> LiveServer:
     """One gunicorn server on the test database, DEBUG off."""
     return live_server_factory()
+
+
+# LOG CAPTURE
+# ------------------------------------------------------------------------------
+class CapturedLogs:
+    """Every log line written while capturing, rendered as the service renders it."""
+
+    def __init__(self, stream: io.StringIO):
+        self.stream = stream
+
+    @property
+    def text(self) -> str:
+        """All the lines, as written."""
+        return self.stream.getvalue()
+
+    def lines(self) -> list[dict]:
+        """The lines parsed, when captured as JSON."""
+        return [json.loads(line) for line in self.text.splitlines()]
+
+
+@contextmanager
+def capture_logs(
+    fmt: str = "json", level: int = logging.DEBUG
+) -> Iterator[CapturedLogs]:
+    """Capture what the root logger writes, with the service's formatter for fmt."""
+    config = dict(logging_config(level="DEBUG", fmt=fmt)["formatters"]["structlog"])
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(config.pop("()")(**config))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield CapturedLogs(handler.stream)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+@pytest.fixture
+def logs() -> Iterator[CapturedLogs]:
+    """Capture every log line of the test (DEBUG and up) as production's JSON."""
+    with capture_logs("json") as captured:
+        yield captured
