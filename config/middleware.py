@@ -35,7 +35,8 @@ def request_id_middleware(get_response: GetResponse) -> GetResponse:
     """Give every request an id, on its response and on every log line it causes."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        request_id = clean_request_id(request.headers.get("X-Request-ID")) or str(
+        # META, not request.headers: that would build a dict of every header.
+        request_id = clean_request_id(request.META.get("HTTP_X_REQUEST_ID")) or str(
             uuid.uuid4()
         )
         request.id = request_id  # type: ignore[attr-defined]

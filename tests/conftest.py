@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from config.logging import logging_config
+from config.logging import configure_structlog, logging_config
 from tests.factories import SuperuserFactory, UserFactory
 from users.models import User
 from users.services import token_pair_issue
@@ -211,19 +212,22 @@ class CapturedLogs:
 def capture_logs(
     fmt: str = "json", level: int = logging.DEBUG
 ) -> Iterator[CapturedLogs]:
-    """Capture what the root logger writes, with the service's formatter for fmt."""
+    """Capture every log line (stdlib and structlog), rendered by the service as fmt."""
+    stream = io.StringIO()
     config = dict(logging_config(level="DEBUG", fmt=fmt)["formatters"]["structlog"])
-    handler = logging.StreamHandler(io.StringIO())
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(config.pop("()")(**config))
+    configure_structlog(level=logging.getLevelName(level), fmt=fmt, file=stream)
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
     root.setLevel(level)
     try:
-        yield CapturedLogs(handler.stream)
+        yield CapturedLogs(stream)
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
+        configure_structlog(level=settings.LOG_LEVEL, fmt=settings.LOG_FORMAT)
 
 
 @pytest.fixture
