@@ -149,8 +149,12 @@ def test_metrics_add_up_the_requests_of_every_worker(live_server_factory, tmp_pa
                 lambda _: get(f"{server.url}/health", "HEAD")[0], range(40)
             )
             sent += 40
+    with urllib.request.urlopen(f"{server.url}/static/admin/css/base.css") as static:
+        static_headers = static.headers
     status, text = get(f"{server.url}/metrics")
 
+    assert static_headers["X-Request-ID"]  # whitenoise's answers get one too
+    assert sample(text, "http_requests_total", {**HEALTH_200, "route": "unrouted"}) == 1
     assert statuses == [HTTPStatus.OK] * sent
     assert status == HTTPStatus.OK
     per_worker = counts_per_worker(tmp_path, head)
@@ -181,6 +185,8 @@ def test_database_errors_are_counted_while_the_database_is_down(
 
     assert error.value.code == HTTPStatus.SERVICE_UNAVAILABLE
     assert error.value.headers["Retry-After"]
+    assert error.value.headers["X-Request-ID"]  # on a 503 too
+    assert float(error.value.headers["X-Process-Time"]) >= 0
     assert ready_status == HTTPStatus.SERVICE_UNAVAILABLE
     assert status == HTTPStatus.OK
     assert sample(text, "dependency_errors_total", {"dependency": "database"}) == 2
