@@ -13,7 +13,7 @@ READY_CACHE_KEY = "health:ready"
 
 
 def _get_only(
-    view: Callable[[HttpRequest], JsonResponse],
+    view: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
     """Answer 405 JSON with Allow for anything but GET and HEAD."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.gzip import GZipMiddleware as DjangoGZipMiddleware
 from django.utils.functional import SimpleLazyObject
 
@@ -145,13 +145,11 @@ def body_size_limit_middleware(get_response: GetResponse) -> GetResponse:
 class GZipMiddleware(DjangoGZipMiddleware):
     """Django's gzip, from 1,000 bytes (the contract) rather than Django's 200."""
 
-    min_length = 1000
-
     def process_response(
-        self, request: HttpRequest, response: HttpResponse
-    ) -> HttpResponse:
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         """Leave bodies under min_length as they are; compress the others."""
-        if not response.streaming and len(response.content) < self.min_length:
+        if isinstance(response, HttpResponse) and len(response.content) < 1000:
             return response
         return super().process_response(request, response)
 
