@@ -131,12 +131,15 @@ def configure_structlog(*, level: str, fmt: str, file: TextIO | None = None) -> 
     several times more per line; this one is the access line's, once per request.
     """
     shared, renderer = _processors(fmt)
+    levels = logging.getLevelNamesMapping()
+    if level not in levels:
+        raise ValueError(
+            f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}"
+        )
     structlog.configure(
         processors=[*shared, *renderer],
         logger_factory=lambda name="", *args: LineWriter(name, file),
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level]
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(levels[level]),
         # Not cached, so that a test can capture the lines; costs a microsecond.
         cache_logger_on_first_use=False,
     )

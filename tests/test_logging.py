@@ -188,9 +188,11 @@ def test_json_lines_escape_control_characters(api_client, logs):
     assert "\x07" not in line
 
 
-def test_unknown_log_format_is_refused():
+def test_unknown_log_format_or_level_is_refused():
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         logging_config(level="INFO", fmt="xml")
+    with pytest.raises(ValueError, match="LOG_LEVEL"):
+        logging_config(level="LOUD", fmt="json")
 
 
 def test_sentry_scrubs_token_fields_and_sends_no_personal_data(monkeypatch):
