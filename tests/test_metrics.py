@@ -1,5 +1,6 @@
 """GET /metrics: request counts and latency by route and status, dependency errors."""
 
+import os
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -7,6 +8,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 import pytest
+import redis
 from django.test import override_settings
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
@@ -85,6 +87,39 @@ def test_cache_errors_are_counted(api_client):
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert after - before == 1
+
+
+@pytest.fixture
+def redis_cache() -> dict:
+    """CACHES on the test Redis (TEST_REDIS_URL); skipped when there is none."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set: no Redis to test against")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip(f"Redis at {url} is unreachable")
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "test-metrics",
+        }
+    }
+
+
+@pytest.mark.django_db
+def test_no_cache_error_is_counted_while_redis_answers(api_client, redis_cache):
+    cache = {"dependency": "cache"}
+    with override_settings(CACHES=redis_cache):
+        before = sample(scrape(api_client), "dependency_errors_total", cache)
+
+        response = api_client.get("/health/ready")
+        after = sample(scrape(api_client), "dependency_errors_total", cache)
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["checks"]["cache"] == "ok"
+    assert after == before
 
 
 def test_metrics_refuse_post_with_json_405(api_client):
