@@ -18,6 +18,8 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
+from config.metrics import record_dependency_error
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
@@ -60,6 +62,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DatabaseError) and is_connection_error(exc):
         logger.error("database unreachable: %s", type(exc).__name__)
+        record_dependency_error("database")
         exc = ServiceUnavailable()
     response = exception_handler(exc, context)
     if response is None:

@@ -9,3 +9,15 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
 accesslog = None  # the application logs one access line per request
+
+
+# METRICS
+# ------------------------------------------------------------------------------
+def on_starting(server):
+    """Empty PROMETHEUS_MULTIPROC_DIR: the samples of a previous run must not count."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))

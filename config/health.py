@@ -13,7 +13,7 @@ READY_CACHE_KEY = "health:ready"
 
 
 def _get_only(
-    view: Callable[[HttpRequest], JsonResponse],
+    view: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
     """Answer 405 JSON with Allow for anything but GET and HEAD."""
 
@@ -56,6 +56,10 @@ def _run(name: str, check: Callable[[], str]) -> str:
         return check()
     except Exception as exc:  # a readiness probe reports every failure, whatever it is
         logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+        # Imported here: config.metrics imports this module.
+        from config.metrics import record_dependency_error
+
+        record_dependency_error(name)
         return f"error: {type(exc).__name__}"
 
 

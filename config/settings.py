@@ -8,8 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as corsheaders_default_headers
 
 from config.guard import deployment_mode, production_problems, required
+from config.logging import configure_sentry, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -129,15 +131,31 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=48 * 3600)
 
+# METRICS
+# ------------------------------------------------------------------------------
+# GET /metrics, Prometheus format; 404 and no per-request cost when off.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# With several worker processes: an empty folder, shared by the workers.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
-    # Outermost, so that no error under /api/ or /health leaves as an HTML page.
+    # Outermost, so that every response, whoever answers it, gets an id, a process
+    # time, an access line and a count.
+    "config.middleware.request_id_middleware",
+    "config.middleware.access_log_middleware",
+    *(["config.middleware.metrics_middleware"] if METRICS_ENABLED else []),
+    "config.middleware.process_time_middleware",
+    # Next, so that no error under /api/ or /health leaves as an HTML page (and the
+    # JSON that replaces it still gets the headers above).
     "config.exceptions.JSONErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    # Inside CORS, so that a browser can read the 413.
+    "config.middleware.body_size_limit_middleware",
+    "config.middleware.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -198,12 +216,14 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")
-# Request bodies over this size are refused with 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+# Request bodies over this size are refused with 413 (config.middleware).
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # CORS
 # ------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "x-request-id")
 CORS_EXPOSE_HEADERS = [
     "X-Request-ID",
     "X-Process-Time",
@@ -294,18 +314,17 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 # ------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "console")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.server": {"level": "WARNING"},
-    },
-}
+# structlog: one line per event, JSON or readable, with the request id.
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+# Errors go to Sentry only when a DSN is set; no personal data, token fields scrubbed.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    configure_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=DJANGO_ENV),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # FIRST SUPERUSER (manage.py ensure_superuser)
 # ------------------------------------------------------------------------------

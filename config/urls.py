@@ -12,7 +12,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from config import health
+from config import health, metrics
 from config.json import ORJSONRenderer
 from items.views import ItemViewSet
 from users.admin import admin_login
@@ -76,7 +76,8 @@ urlpatterns = [
     # The admin's login page, rate limited; it shadows the admin's own login route.
     path(f"{settings.ADMIN_URL}login/", admin_login, name="admin-login"),
     path(settings.ADMIN_URL, admin.site.urls),
-    re_path(r"^(?!static/)", not_found),
+    re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
+    re_path(r"^(?!static/)", not_found, name="not-found"),
 ]
 
 handler404 = not_found

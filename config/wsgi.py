@@ -3,12 +3,18 @@
 import os
 import sys
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+
+from config.middleware import buffer_chunked_bodies
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 try:
-    application = get_wsgi_application()
+    # gunicorn hands chunked bodies over without a length: buffered, up to the limit.
+    application = buffer_chunked_bodies(
+        get_wsgi_application(), limit=settings.MAX_REQUEST_BODY_BYTES
+    )
 except SystemExit as refusal:
     # The settings refused to start (config/guard.py). gunicorn restarts a worker
     # that exits with 1 forever, while the master keeps listening; exit code 3 is its

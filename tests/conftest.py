@@ -1,5 +1,8 @@
 """Fixtures shared by the whole suite."""
 
+import io
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -7,12 +10,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
+from config.logging import configure_structlog, logging_config
 from tests.factories import SuperuserFactory, UserFactory
 from users.models import User
 from users.services import token_pair_issue
@@ -186,3 +192,50 @@ def gunicorn_server(request, live_server_factory) -> LiveServer:
     `@pytest.mark.parametrize("gunicorn_server", [{"workers": 4}], indirect=True)`.
     """
     return live_server_factory(**getattr(request, "param", {}))
+
+
+# LOG CAPTURE
+# ------------------------------------------------------------------------------
+class CapturedLogs:
+    """Every log line written while capturing, rendered as the service renders it."""
+
+    def __init__(self, stream: io.StringIO):
+        self.stream = stream
+
+    @property
+    def text(self) -> str:
+        """All the lines, as written."""
+        return self.stream.getvalue()
+
+    def lines(self) -> list[dict]:
+        """The lines parsed, when captured as JSON."""
+        return [json.loads(line) for line in self.text.splitlines()]
+
+
+@contextmanager
+def capture_logs(
+    fmt: str = "json", level: int = logging.DEBUG
+) -> Iterator[CapturedLogs]:
+    """Capture every log line (stdlib and structlog), rendered by the service as fmt."""
+    stream = io.StringIO()
+    config = dict(logging_config(level="DEBUG", fmt=fmt)["formatters"]["structlog"])
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(config.pop("()")(**config))
+    configure_structlog(level=logging.getLevelName(level), fmt=fmt, file=stream)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield CapturedLogs(stream)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        configure_structlog(level=settings.LOG_LEVEL, fmt=settings.LOG_FORMAT)
+
+
+@pytest.fixture
+def logs() -> Iterator[CapturedLogs]:
+    """Capture every log line of the test (DEBUG and up) as production's JSON."""
+    with capture_logs("json") as captured:
+        yield captured

@@ -1,0 +1,267 @@
+"""Structured logs (structlog over the standard library), Sentry, Celery log context.
+
+Every log line, from the application, Django or Celery, goes through one formatter: the
+request's context variables (its request id) are merged in, secrets are redacted and
+control characters in values are escaped, then the line is rendered as JSON or for a
+console.
+"""
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from functools import lru_cache
+from typing import Any, TextIO
+
+import orjson
+import structlog
+
+REDACTED = "[REDACTED]"
+
+# Substrings of the keys whose values never reach a log line (or Sentry).
+_SENSITIVE_KEY_PARTS = (
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "authorization",
+    "cookie",
+    "session",
+    "csrf",
+    "api_key",
+    "signature",
+)
+# A JWT or a bearer credential inside free text, e.g. a message built by a library.
+_CREDENTIAL_RE = re.compile(
+    r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|(?i:bearer)\s+\S+"
+)
+# Values of these keys are rendered as they are (a traceback keeps its line breaks).
+_RAW_KEYS = frozenset({"exception", "exc_info", "stack", "stack_info"})
+
+
+@lru_cache(maxsize=1024)
+def is_sensitive_key(key: str) -> bool:
+    """Say whether a key names a secret (password, token, cookie, ...)."""
+    lowered = key.lower()
+    return any(part in lowered for part in _SENSITIVE_KEY_PARTS)
+
+
+def clean_text(value: str) -> str:
+    """Escape control characters and hide credentials in a string that may be input."""
+    if "eyJ" in value or "earer" in value:
+        value = _CREDENTIAL_RE.sub(REDACTED, value)
+    if value.isprintable():
+        return value
+    # A newline or an escape sequence from a client must not forge or hide log lines.
+    return value.encode("unicode_escape").decode("ascii")
+
+
+def _clean(key: str, value: Any) -> Any:
+    if is_sensitive_key(key):
+        return REDACTED
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {str(k): _clean(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean("", v) for v in value]
+    return value
+
+
+def sanitize(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Redact secrets and escape control characters in every value of a log event."""
+    for key, value in event_dict.items():
+        if key not in _RAW_KEYS and not key.startswith("_"):
+            event_dict[key] = _clean(key, value)
+    return event_dict
+
+
+def _json_dumps(obj: Any, **kwargs: Any) -> str:
+    return orjson.dumps(obj, default=str).decode()
+
+
+def _processors(fmt: str) -> tuple[list[Any], list[Any]]:
+    """Return the processors every event goes through, and the renderer's."""
+    if fmt not in ("json", "console"):
+        raise ValueError(f"LOG_FORMAT must be json or console, not {fmt!r}")
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        sanitize,
+    ]
+    if fmt == "json":
+        # A plain traceback string: structured ones carry local variables (secrets).
+        renderer: list[Any] = [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=_json_dumps),
+        ]
+    else:
+        renderer = [
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
+    return shared, renderer
+
+
+class LineWriter:
+    """The end of structlog's chain: write each rendered line to a file or stderr."""
+
+    def __init__(self, name: str = "", file: TextIO | None = None):
+        self.name = name  # read by add_logger_name
+        self.file = file
+
+    def msg(self, message: str) -> None:
+        """Write one line; sys.stderr is looked up on each call, as it may change."""
+        file = self.file or sys.stderr
+        file.write(message + "\n")
+        file.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def configure_structlog(*, level: str, fmt: str, file: TextIO | None = None) -> None:
+    """Render the application's own events in-line, without the stdlib's machinery.
+
+    The standard library path (a LogRecord, copied again by the formatter) costs
+    several times more per line; this one is the access line's, once per request.
+    """
+    shared, renderer = _processors(fmt)
+    levels = logging.getLevelNamesMapping()
+    if level not in levels:
+        raise ValueError(
+            f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}"
+        )
+    structlog.configure(
+        processors=[*shared, *renderer],
+        logger_factory=lambda name="", *args: LineWriter(name, file),
+        wrapper_class=structlog.make_filtering_bound_logger(levels[level]),
+        # Not cached, so that a test can capture the lines; costs a microsecond.
+        cache_logger_on_first_use=False,
+    )
+
+
+def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
+    """Configure structlog; return the LOGGING dict that gives the stdlib its format."""
+    configure_structlog(level=level, fmt=fmt)
+    shared, renderer = _processors(fmt)
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structlog": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "foreign_pre_chain": shared,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *renderer,
+                ],
+            },
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "structlog"},
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # The application writes one access line per request (config.middleware):
+            # runserver's own line and Django's "Not Found: /path" warnings would
+            # repeat it. Errors (5xx, with their traceback) still come through.
+            "django.server": {"level": "WARNING"},
+            "django.request": {"level": "ERROR"},
+            # At DEBUG this logs SQL with its parameters: password hashes and tokens.
+            "django.db.backends": {"level": "INFO"},
+        },
+    }
+
+
+# SENTRY
+# ------------------------------------------------------------------------------
+SENTRY_EXTRA_DENYLIST = [
+    "access_token",
+    "refresh_token",
+    "current_password",
+    "new_password",
+    "password1",
+    "password2",
+    "uid",
+    "jwt",
+    "x_request_id",
+]
+
+
+def configure_sentry(
+    *, dsn: str, environment: str, release: str, traces_sample_rate: float
+) -> None:
+    """Send errors to Sentry, without personal data and with token fields scrubbed."""
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        release=release or None,
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,
+        event_scrubber=EventScrubber(
+            denylist=[*DEFAULT_DENYLIST, *SENTRY_EXTRA_DENYLIST], recursive=True
+        ),
+        traces_sample_rate=traces_sample_rate,
+    )
+
+
+# CELERY
+# ------------------------------------------------------------------------------
+REQUEST_ID_HEADER = "request_id"
+
+
+def connect_celery_logging() -> None:
+    """Carry the request id into the jobs a request enqueues, and keep our LOGGING.
+
+    Call it once where the Celery app is created (config/celery.py): a task's log lines
+    then carry the request_id of the request that enqueued it, plus task_id and
+    task_name, whether the task runs in a worker or eagerly in the request.
+    """
+    from celery import signals
+
+    signals.before_task_publish.connect(_add_request_id_header, weak=False)
+    signals.task_prerun.connect(_bind_task_context, weak=False)
+    signals.task_postrun.connect(_unbind_task_context, weak=False)
+    # Without this, a worker replaces the root logger's handlers with its own format.
+    signals.setup_logging.connect(_keep_django_logging, weak=False)
+
+
+def _add_request_id_header(
+    headers: dict[str, Any] | None = None, **kwargs: Any
+) -> None:
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if headers is not None and request_id:
+        headers[REQUEST_ID_HEADER] = request_id
+
+
+def _bind_task_context(task: Any = None, task_id: str = "", **kwargs: Any) -> None:
+    if task is None:
+        return
+    context: dict[str, Any] = {"task_id": task_id, "task_name": task.name}
+    request_id = getattr(task.request, REQUEST_ID_HEADER, None) or (
+        task.request.headers or {}
+    ).get(REQUEST_ID_HEADER)
+    if request_id:
+        context["request_id"] = request_id
+    # Tokens restore the previous context afterwards: an eager task runs inside the
+    # request that enqueued it, whose later lines must not carry the task's id.
+    task.request.log_context_tokens = structlog.contextvars.bind_contextvars(**context)
+
+
+def _unbind_task_context(task: Any = None, **kwargs: Any) -> None:
+    tokens = getattr(getattr(task, "request", None), "log_context_tokens", None)
+    if tokens:
+        structlog.contextvars.reset_contextvars(**tokens)
+
+
+def _keep_django_logging(**kwargs: Any) -> None:
+    """Leave logging as Django's LOGGING set it up (connected to setup_logging)."""

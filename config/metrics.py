@@ -1,0 +1,90 @@
+"""Prometheus metrics: requests by route and status, their latency, dependency errors.
+
+With several gunicorn workers, set PROMETHEUS_MULTIPROC_DIR (an empty folder, wiped at
+each start): every worker writes its samples there and GET /metrics adds them all up.
+"""
+
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import got_request_exception
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from redis.exceptions import RedisError
+
+from config.health import _get_only  # the health checks' 405 JSON with Allow
+
+REQUESTS = Counter(
+    "http_requests_total",
+    "HTTP requests answered, by method, route and status.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Server time of HTTP requests, in seconds, by method, route and status.",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DEPENDENCY_ERRORS = Counter(
+    "dependency_errors_total",
+    "Failed calls to the database or the cache.",
+    ["dependency"],
+)
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def observe_request(*, method: str, route: str, status: int, duration: float) -> None:
+    """Count one answered request and its duration."""
+    # Any other method string comes from the client: a label must not let it add series.
+    method = method if method in _METHODS else "other"
+    labels = (method, route, str(status))
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(duration)
+
+
+def record_dependency_error(dependency: str) -> None:
+    """Count one failed call to a dependency ("database" or "cache")."""
+    DEPENDENCY_ERRORS.labels(dependency).inc()
+
+
+def dependency_of(exc: BaseException) -> str | None:
+    """Name the dependency an exception comes from, if it is the database or cache."""
+    if isinstance(exc, DatabaseError):
+        return "database"
+    if isinstance(exc, RedisError):
+        return "cache"
+    return None
+
+
+def _count_unhandled_error(sender: Any, request: Any = None, **kwargs: Any) -> None:
+    # Sent inside the except block that turns the error into a 500.
+    dependency = dependency_of(sys.exc_info()[1] or Exception())
+    if dependency:
+        record_dependency_error(dependency)
+
+
+got_request_exception.connect(_count_unhandled_error, weak=False)
+
+
+@_get_only
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Serve the metrics in Prometheus' text format; 404 when they are disabled."""
+    if not settings.METRICS_ENABLED:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    if settings.PROMETHEUS_MULTIPROC_DIR:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
