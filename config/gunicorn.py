@@ -1,4 +1,4 @@
-"""gunicorn settings, from the environment (`gunicorn -c config/gunicorn.py config.wsgi`)."""
+"""gunicorn settings, from the environment (`gunicorn -c config/gunicorn.py ...`)."""
 
 import os
 
