@@ -13,7 +13,15 @@ from rest_framework.routers import SimpleRouter
 
 from config import health
 from items.views import ItemViewSet
-from users.views import LoginView, LogoutView, RefreshView, UserViewSet
+from users.views import (
+    LoginView,
+    LogoutView,
+    PasswordChangeView,
+    PasswordRecoveryView,
+    PasswordResetView,
+    RefreshView,
+    UserViewSet,
+)
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -30,10 +38,19 @@ auth_urls = [
     re_path(r"^login/?$", LoginView.as_view(), name="login"),
     re_path(r"^refresh/?$", RefreshView.as_view(), name="refresh"),
     re_path(r"^logout/?$", LogoutView.as_view(), name="logout"),
+    re_path(
+        r"^password-recovery/?$",
+        PasswordRecoveryView.as_view(),
+        name="password-recovery",
+    ),
+    re_path(r"^reset-password/?$", PasswordResetView.as_view(), name="reset-password"),
 ]
 
 api_urls = [
     re_path(r"^auth/", include(auth_urls)),
+    re_path(
+        r"^users/me/password/?$", PasswordChangeView.as_view(), name="password-change"
+    ),
     re_path(r"^openapi\.json/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(
         r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"

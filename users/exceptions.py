@@ -38,3 +38,11 @@ class NotAuthorized(exceptions.PermissionDenied):
 
     default_detail = "Not authorized"
     default_code = "not_authorized"
+
+
+class InvalidResetToken(exceptions.APIException):
+    """A password-reset link that is malformed, used, expired or not for this user."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Invalid or expired password reset token"
+    default_code = "invalid_reset_token"
