@@ -4,7 +4,11 @@ Every test runs on the local-memory cache and on Redis (TEST_REDIS_URL), with th
 throttles' clock frozen at the start of a window, so that no window ends mid-test.
 """
 
+import json
 import threading
+import time
+import urllib.error
+import urllib.request
 import uuid
 from http import HTTPStatus
 
@@ -316,3 +320,39 @@ def test_a_limit_holds_under_concurrent_requests(clock, settings):
 
     assert len(results) == 20
     assert results.count(HTTPStatus.TOO_MANY_REQUESTS) == 15
+
+
+@pytest.mark.live
+def test_login_limit_holds_across_gunicorn_workers(live_server_factory, redis_url):
+    server = live_server_factory(
+        extra_env={
+            "REDIS_URL": redis_url,
+            "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "RATE_LIMITS_ENABLED": "true",
+        },
+        workers=2,
+    )
+    # The windows follow the wall clock here: start early in a minute, not to cross one.
+    if (left := 60 - time.time() % 60) < 20:
+        time.sleep(left + 0.5)
+    statuses = []
+    for n in range(6):
+        request = urllib.request.Request(
+            f"{server.url}{LOGIN}",
+            data=json.dumps(
+                {"username": f"n{n}@example.com", "password": "x"}
+            ).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-Forwarded-For": f"10.0.0.{n}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                statuses.append(response.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+            retry_after = error.headers.get("Retry-After")
+
+    assert refused_after(statuses, 5)
+    assert 1 <= int(retry_after) <= 60
