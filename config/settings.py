@@ -4,10 +4,12 @@ Every variable is listed in .env.example and the README. Set DJANGO_ENV=producti
 run with the production guard: the process refuses to start on an unsafe configuration.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.guard import production_problems
 
@@ -213,6 +215,16 @@ CORS_EXPOSE_HEADERS = [
 # REST FRAMEWORK
 # ------------------------------------------------------------------------------
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+
+
+def env_rate(name: str, default: str) -> str:
+    """Read a rate such as 5/min; a malformed one stops the process at start."""
+    rate = env.str(name, default=default)
+    if not re.fullmatch(r"[0-9]+/(s|sec|m|min|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"{name} must look like 100/min, not {rate!r}.")
+    return rate
+
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -232,16 +244,16 @@ REST_FRAMEWORK = {
         "config.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("RATE_LIMIT_ANON", default="100/min"),
-        "user": env.str("RATE_LIMIT_USER", default="1000/min"),
-        "login": env.str("RATE_LIMIT_LOGIN", default="5/min"),
-        "login_username": env.str(
-            "RATE_LIMIT_LOGIN_USERNAME", default=env.str("RATE_LIMIT_LOGIN", "5/min")
+        "anon": env_rate("RATE_LIMIT_ANON", "100/min"),
+        "user": env_rate("RATE_LIMIT_USER", "1000/min"),
+        "login": env_rate("RATE_LIMIT_LOGIN", "5/min"),
+        "login_username": env_rate(
+            "RATE_LIMIT_LOGIN_USERNAME", env_rate("RATE_LIMIT_LOGIN", "5/min")
         ),
-        "password_recovery": env.str("RATE_LIMIT_PASSWORD_RECOVERY", default="5/hour"),
-        "password_recovery_email": env.str(
+        "password_recovery": env_rate("RATE_LIMIT_PASSWORD_RECOVERY", "5/hour"),
+        "password_recovery_email": env_rate(
             "RATE_LIMIT_PASSWORD_RECOVERY_EMAIL",
-            default=env.str("RATE_LIMIT_PASSWORD_RECOVERY", "5/hour"),
+            env_rate("RATE_LIMIT_PASSWORD_RECOVERY", "5/hour"),
         ),
     },
     # Reverse proxies in front of the service that append to X-Forwarded-For; 0 uses
@@ -296,7 +308,6 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@example.com"
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://127.0.0.1:8000")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
-CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_TASK_IGNORE_RESULT = True  # no result backend: jobs report through logs
 # A job is acknowledged once done, so a worker killed mid-job leaves it to another.

@@ -23,6 +23,7 @@ if not _FROM_TEST["EMAIL_URL"]:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if not _FROM_TEST["CELERY_TASK_ALWAYS_EAGER"]:
     CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True  # a failing job fails its test
 if not _FROM_TEST["REDIS_URL"]:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Off unless a test turns them on (tests/test_rate_limits.py), so that other tests may

@@ -20,6 +20,7 @@ spoofed or rotated X-Forwarded-For does not reset a limit.
 """
 
 import hashlib
+import ipaddress
 import logging
 import time
 from collections.abc import Mapping
@@ -104,6 +105,23 @@ class RateThrottle(throttling.SimpleRateThrottle):
     """A rate limit counted atomically in the shared cache, per fixed window."""
 
     fail_closed = False  # True: refuse with 503 when the cache is down
+
+    def get_ident(self, request: Any) -> str:
+        """Return the client address (see the module docstring), as a safe key part.
+
+        An IPv6 client is keyed by its /64 network, which one host usually holds
+        whole; anything that is not an address (a malformed forwarded entry) is hashed.
+        """
+        ident = (super().get_ident(request) or "").strip()
+        try:
+            address = ipaddress.ip_address(ident)
+        except ValueError:
+            return f"x{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
+        if address.version == 6 and address.ipv4_mapped:  # ::ffff:a.b.c.d
+            return str(address.ipv4_mapped)
+        if address.version == 6:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(address)
 
     def get_rate(self) -> str | None:
         """Read the rate of the scope now, so that changed settings apply."""

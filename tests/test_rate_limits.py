@@ -5,6 +5,9 @@ throttles' clock frozen at the start of a window, so that no window ends mid-tes
 """
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -16,7 +19,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.throttling import RateThrottle
-from tests.conftest import bearer
+from tests.conftest import BASE_DIR, bearer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 LOGIN = "/api/v1/auth/login"
@@ -175,6 +178,58 @@ def test_behind_one_proxy_the_address_it_appends_is_the_client(
 
     assert refused_after(statuses, 5)
     assert other_client.status_code != HTTPStatus.TOO_MANY_REQUESTS
+
+
+@pytest.mark.django_db
+def test_ipv6_addresses_of_one_64_network_share_a_limit(api_client, clock):
+    statuses = [
+        login(
+            api_client, f"n{n}@example.com", address=f"2001:db8:1:2::{n:x}"
+        ).status_code
+        for n in range(6)
+    ]
+
+    other_network = login(api_client, "n@example.com", address="2001:db8:1:3::1")
+    mapped_v4 = login(api_client, "n@example.com", address="::ffff:192.0.2.1")
+
+    assert refused_after(statuses, 5)
+    assert other_network.status_code != HTTPStatus.TOO_MANY_REQUESTS
+    assert mapped_v4.status_code != HTTPStatus.TOO_MANY_REQUESTS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("forwarded", ["not an address", "1.2.3.4\x01" + "9" * 500])
+def test_a_malformed_forwarded_address_is_counted_not_crashing(
+    api_client, clock, settings, forwarded
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 2}
+
+    statuses = [
+        login(
+            api_client, f"n{n}@example.com", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+        for n in range(6)
+    ]
+
+    assert refused_after(statuses, 5)
+
+
+def test_a_malformed_rate_stops_the_process_at_start():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.test_settings",
+            "RATE_LIMIT_LOGIN": "five a minute",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "RATE_LIMIT_LOGIN must look like 100/min" in result.stderr
 
 
 @pytest.mark.django_db
