@@ -144,3 +144,6 @@ def test_password_recovery_end_to_end_with_a_real_worker(
     assert new_login[0] == HTTPStatus.OK
     assert old_refresh[0] != HTTPStatus.OK
     assert "password reset email sent" in worker_log.read_text()
+    logs = worker_log.read_text() + server.log.read_text()
+    assert reset["token"] not in logs
+    assert DEFAULT_PASSWORD not in logs

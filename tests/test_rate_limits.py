@@ -140,6 +140,29 @@ def test_sixth_login_for_one_username_is_429_from_any_address(api_client, clock)
 
 
 @pytest.mark.django_db
+def test_form_encoded_logins_count_for_the_username_too(api_client, clock):
+    for n in range(2):
+        login(api_client, "target@example.com", address=f"203.0.113.{n}")
+    form = "application/x-www-form-urlencoded"  # the OAuth2 password flow
+    for n in range(3):
+        api_client.post(
+            LOGIN,
+            "username=Target%40example.com&password=wrong",
+            content_type=form,
+            REMOTE_ADDR=f"192.0.2.{n}",
+        )
+
+    sixth = api_client.post(
+        LOGIN,
+        "username=target%40example.com&password=wrong",
+        content_type=form,
+        REMOTE_ADDR="198.51.100.77",
+    )
+
+    assert_throttled(sixth, max_wait=60)
+
+
+@pytest.mark.django_db
 def test_a_rotated_x_forwarded_for_does_not_reset_the_login_limit(api_client, clock):
     statuses = [
         login(
