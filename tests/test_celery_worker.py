@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import redis
 
 from tests.conftest import BASE_DIR, database_url
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -98,6 +99,10 @@ def celery_worker(job_env, live_server_factory, tmp_path):
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
+    # Kombu's bookkeeping of the test's queue has no expiry: remove it, and only it.
+    queue = job_env["CELERY_QUEUE"]
+    client = redis.Redis.from_url(job_env["REDIS_URL"])
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 @pytest.mark.live
