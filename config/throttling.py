@@ -105,6 +105,8 @@ class RateThrottle(throttling.SimpleRateThrottle):
     """A rate limit counted atomically in the shared cache, per fixed window."""
 
     fail_closed = False  # True: refuse with 503 when the cache is down
+    num_requests: int
+    duration: int
 
     def get_ident(self, request: Any) -> str:
         """Return the client address (see the module docstring), as a safe key part.
@@ -125,7 +127,7 @@ class RateThrottle(throttling.SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         """Read the rate of the scope now, so that changed settings apply."""
-        self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
         return super().get_rate()
 
     def allow_request(self, request: Any, view: Any) -> bool:
@@ -194,7 +196,8 @@ class ScopedRateThrottle(RateThrottle):
         if not self.scope:
             return True
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        # A scope always has a rate (get_rate raises otherwise), so neither is None.
+        self.num_requests, self.duration = self.parse_rate(self.rate)  # type: ignore[assignment]
         return super().allow_request(request, view)
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:

@@ -98,7 +98,11 @@ class RefreshTokenSerializer(serializers.Serializer[dict[str, Any]]):
 
 # PASSWORD CHANGE, RECOVERY AND RESET
 # ------------------------------------------------------------------------------
-SECRET_FIELD = {"max_length": 128, "trim_whitespace": False, "write_only": True}
+SECRET_FIELD: dict[str, Any] = {
+    "max_length": 128,
+    "trim_whitespace": False,
+    "write_only": True,
+}
 
 
 class PasswordChangeSerializer(serializers.Serializer[dict[str, Any]]):

@@ -1,6 +1,6 @@
 """The users and auth endpoints."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -198,7 +198,8 @@ class PasswordChangeView(APIView):
         """Check the current password, set the new one, revoke the refresh tokens."""
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_password_change(user=request.user, **serializer.validated_data)
+        user = cast(User, request.user)  # IsAuthenticated: never anonymous here
+        services.user_password_change(user=user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
