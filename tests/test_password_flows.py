@@ -161,6 +161,16 @@ def test_password_recovery_emails_a_reset_link_to_a_registered_user(
     assert "48 hours" in mailoutbox[0].body
 
 
+def test_reset_email_states_a_short_lifetime_in_minutes(
+    api_client, user, mailoutbox, settings
+):
+    settings.PASSWORD_RESET_TIMEOUT = 1800
+
+    api_client.post(RECOVERY, {"email": user.email})
+
+    assert "within 30 minutes" in mailoutbox[0].body
+
+
 @pytest.mark.parametrize("registered", ["nobody", "inactive"])
 def test_password_recovery_for_an_unknown_or_inactive_email_is_the_same_202(
     api_client, user, mailoutbox, registered

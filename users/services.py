@@ -212,12 +212,15 @@ def user_password_reset_email_send(*, email: str) -> bool:
     user = User.objects.with_email(email).filter(is_active=True).first()
     if user is None:
         return False
-    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    seconds = settings.PASSWORD_RESET_TIMEOUT
+    lifetime = (
+        f"{seconds // 3600} hours" if seconds >= 7200 else f"{seconds // 60} minutes"
+    )
     send_mail(
         subject="Reset your password",
         message=(
             f"Someone asked to reset the password of {user.email}.\n\n"
-            f"To choose a new password, open this link within {hours} hours "
+            f"To choose a new password, open this link within {lifetime} "
             f"(it works once):\n\n{password_reset_link(user=user)}\n\n"
             "If it was not you, ignore this email: your password stays the same.\n"
         ),
