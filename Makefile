@@ -8,7 +8,7 @@ MANAGE = $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help uv install install-dev run serve test test-fast lint format check-migrations browser clean schemathesis openapi
+.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -44,6 +44,12 @@ serve: install .env ## Serve with gunicorn, as in production
 	@$(MANAGE) migrate --no-input
 	@$(MANAGE) collectstatic --no-input -v 0
 	@$(UV) run --frozen gunicorn -c config/gunicorn.py config.wsgi
+
+worker: install .env ## Run a Celery worker (needs REDIS_URL; without it jobs run in the web process)
+	@$(UV) run --frozen celery -A config worker --loglevel INFO
+
+beat: install .env ## Run Celery beat, the scheduler of periodic jobs (needs REDIS_URL)
+	@$(UV) run --frozen celery -A config beat --loglevel INFO
 
 browser: ## Install Debian's Chromium for the browser tests, where possible
 	@chromium --version >/dev/null 2>&1 || { \

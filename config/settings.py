@@ -4,11 +4,13 @@ Every variable is listed in .env.example and the README. Set DJANGO_ENV=producti
 run with the production guard: the process refuses to start on an unsafe configuration.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from corsheaders.defaults import default_headers as corsheaders_default_headers
+from django.core.exceptions import ImproperlyConfigured
 
 from config.guard import deployment_mode, production_problems, required
 from config.logging import configure_sentry, logging_config
@@ -235,6 +237,16 @@ CORS_EXPOSE_HEADERS = [
 # REST FRAMEWORK
 # ------------------------------------------------------------------------------
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+
+
+def env_rate(name: str, default: str) -> str:
+    """Read a rate such as 5/min; a malformed one stops the process at start."""
+    rate = env.str(name, default=default)
+    if not re.fullmatch(r"[0-9]+/(s|sec|m|min|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"{name} must look like 100/min, not {rate!r}.")
+    return rate
+
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -244,17 +256,28 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.SkipLimitPagination",
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [],
+    # Rate limits (config/throttling.py): counters in the shared cache, off with
+    # RATE_LIMITS_ENABLED=false. Views name a scope (login, password_recovery).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttling.AnonRateThrottle",
+        "config.throttling.UserRateThrottle",
+        "config.throttling.ScopedRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("RATE_LIMIT_ANON", default="100/min"),
-        "user": env.str("RATE_LIMIT_USER", default="1000/min"),
-        "login": env.str("RATE_LIMIT_LOGIN", default="5/min"),
-        "login_username": env.str("RATE_LIMIT_LOGIN", default="5/min"),
-        "password_recovery": env.str("RATE_LIMIT_PASSWORD_RECOVERY", default="5/hour"),
-        "password_recovery_email": env.str(
-            "RATE_LIMIT_PASSWORD_RECOVERY", default="5/hour"
+        "anon": env_rate("RATE_LIMIT_ANON", "100/min"),
+        "user": env_rate("RATE_LIMIT_USER", "1000/min"),
+        "login": env_rate("RATE_LIMIT_LOGIN", "5/min"),
+        "login_username": env_rate(
+            "RATE_LIMIT_LOGIN_USERNAME", env_rate("RATE_LIMIT_LOGIN", "5/min")
+        ),
+        "password_recovery": env_rate("RATE_LIMIT_PASSWORD_RECOVERY", "5/hour"),
+        "password_recovery_email": env_rate(
+            "RATE_LIMIT_PASSWORD_RECOVERY_EMAIL",
+            env_rate("RATE_LIMIT_PASSWORD_RECOVERY", "5/hour"),
         ),
     },
+    # Reverse proxies in front of the service that append to X-Forwarded-For; 0 uses
+    # REMOTE_ADDR only, so a client-written X-Forwarded-For never picks the address.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -309,6 +332,26 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@example.com"
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://127.0.0.1:8000")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+CELERY_TASK_IGNORE_RESULT = True  # no result backend: jobs report through logs
+# A job is acknowledged once done, so a worker killed mid-job leaves it to another.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# An API request that enqueues a job waits at most this long for a dead broker.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+    "socket_timeout": env.float("CELERY_BROKER_TIMEOUT", default=2.0),
+}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "flush-expired-tokens": {
+        "task": "users.tasks.flush_expired_tokens",
+        "schedule": timedelta(minutes=env.int("TOKEN_CLEANUP_MINUTES", default=60)),
+    },
+}
 
 # LOGGING
 # ------------------------------------------------------------------------------

@@ -9,12 +9,26 @@ os.environ.setdefault(
     "JWT_SIGNING_KEY", "test-only-jwt-key-0123456789abcdefghijklmnopqrstuvwxyzABCD"
 )
 
+# Set in the real environment (not in .env, read by the import below): a server or a
+# worker process that a test starts may use a real Redis, broker and mail folder.
+_FROM_TEST = {
+    name: name in os.environ
+    for name in ("REDIS_URL", "EMAIL_URL", "CELERY_TASK_ALWAYS_EAGER")
+}
+
 from config.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = True
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if not _FROM_TEST["EMAIL_URL"]:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if not _FROM_TEST["CELERY_TASK_ALWAYS_EAGER"]:
+    CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True  # a failing job fails its test
+if not _FROM_TEST["REDIS_URL"]:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Off unless a test turns them on (tests/test_rate_limits.py), so that other tests may
+# log in more than five times a minute.
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=False)  # noqa: F405
 
 # A file, not memory, so that a gunicorn process started by a test sees the same data.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -16,7 +16,15 @@ from config import health, metrics
 from config.json import ORJSONRenderer
 from items.views import ItemViewSet
 from users.admin import admin_login
-from users.views import LoginView, LogoutView, RefreshView, UserViewSet
+from users.views import (
+    LoginView,
+    LogoutView,
+    PasswordChangeView,
+    PasswordRecoveryView,
+    PasswordResetView,
+    RefreshView,
+    UserViewSet,
+)
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -36,10 +44,19 @@ auth_urls = [
     re_path(r"^login/?$", LoginView.as_view(), name="login"),
     re_path(r"^refresh/?$", RefreshView.as_view(), name="refresh"),
     re_path(r"^logout/?$", LogoutView.as_view(), name="logout"),
+    re_path(
+        r"^password-recovery/?$",
+        PasswordRecoveryView.as_view(),
+        name="password-recovery",
+    ),
+    re_path(r"^reset-password/?$", PasswordResetView.as_view(), name="reset-password"),
 ]
 
 api_urls = [
     re_path(r"^auth/", include(auth_urls)),
+    re_path(
+        r"^users/me/password/?$", PasswordChangeView.as_view(), name="password-change"
+    ),
     re_path(
         r"^openapi\.json/?$",
         # application/json, as FastAPI serves it; errors (a 405) stay JSON too.

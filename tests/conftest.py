@@ -239,3 +239,20 @@ def logs() -> Iterator[CapturedLogs]:
     """Capture every log line of the test (DEBUG and up) as production's JSON."""
     with capture_logs("json") as captured:
         yield captured
+
+
+# REDIS (rate limits, Celery): only the database named by TEST_REDIS_URL
+# ------------------------------------------------------------------------------
+@pytest.fixture
+def redis_url() -> str:
+    """The URL of the Redis database that tests may use; skip when there is none."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/15)")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at TEST_REDIS_URL is unreachable: {type(exc).__name__}")
+    return url

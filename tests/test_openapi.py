@@ -32,11 +32,17 @@ CONTRACT_OPERATIONS = {
     ("put", "/api/v1/items/{id}"),
     ("patch", "/api/v1/items/{id}"),
     ("delete", "/api/v1/items/{id}"),
+    # Beyond the guide's service
+    ("post", "/api/v1/users/me/password"),
+    ("post", "/api/v1/auth/password-recovery"),
+    ("post", "/api/v1/auth/reset-password"),
 }
 PUBLIC_OPERATIONS = {
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/users/"),
+    ("post", "/api/v1/auth/password-recovery"),
+    ("post", "/api/v1/auth/reset-password"),
 }
 EITHER_SCHEME = [{"HTTPBearer": []}, {"OAuth2PasswordBearer": []}]
 

@@ -46,3 +46,11 @@ class InvalidRefreshTokenBody(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "Invalid or expired refresh token"
     default_code = "invalid_refresh_token"
+
+
+class InvalidResetToken(exceptions.APIException):
+    """A password-reset link that is malformed, used, expired or not for this user."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Invalid or expired password reset token"
+    default_code = "invalid_reset_token"

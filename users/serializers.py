@@ -126,3 +126,42 @@ class RefreshTokenSerializer(serializers.Serializer[dict[str, Any]]):
     """A refresh token, to rotate or revoke."""
 
     refresh_token = serializers.CharField(max_length=4096)
+
+
+# PASSWORD CHANGE, RECOVERY AND RESET
+# ------------------------------------------------------------------------------
+SECRET_FIELD: dict[str, Any] = {
+    "max_length": 128,
+    "trim_whitespace": False,
+    "write_only": True,
+}
+
+
+class PasswordChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    """The current password and the new one."""
+
+    current_password = serializers.CharField(**SECRET_FIELD)
+    new_password = serializers.CharField(
+        help_text="Checked by the password validators (length, commonness, ...).",
+        **SECRET_FIELD,
+    )
+
+
+class PasswordRecoverySerializer(serializers.Serializer[dict[str, Any]]):
+    """The email of the account whose password is forgotten."""
+
+    email = serializers.EmailField(max_length=254, write_only=True)
+
+
+class PasswordResetSerializer(serializers.Serializer[dict[str, Any]]):
+    """The `uid` and `token` of a reset link, and the new password."""
+
+    uid = serializers.CharField(max_length=64, write_only=True)
+    token = serializers.CharField(max_length=128, write_only=True)
+    new_password = serializers.CharField(**SECRET_FIELD)
+
+
+class DetailSerializer(serializers.Serializer[dict[str, Any]]):
+    """A message: `{"detail": ...}`."""
+
+    detail = serializers.CharField()

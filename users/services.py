@@ -1,11 +1,22 @@
 """Multi-step writes of accounts and tokens: registration, updates, login, rotation."""
 
+import logging
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, get_hasher, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import APIException
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from kombu.exceptions import OperationalError as KombuOperationalError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
@@ -13,6 +24,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
+from config.exceptions import ServiceUnavailable
 from config.fields import save_changed
 from users.authentication import TOKEN_PARSE_ERRORS, token_user_id
 from users.exceptions import (
@@ -21,9 +33,12 @@ from users.exceptions import (
     IncorrectCredentials,
     InvalidRefreshToken,
     InvalidRefreshTokenBody,
+    InvalidResetToken,
     NotAuthorized,
 )
 from users.models import User
+
+logger = logging.getLogger(__name__)
 
 _DUMMY_HASHES: dict[str, str] = {}
 
@@ -201,3 +216,111 @@ def user_revoke_tokens(*, user: User) -> None:
             [BlacklistedToken(token=token) for token in outstanding],
             ignore_conflicts=True,
         )
+
+
+# PASSWORD CHANGE, RECOVERY AND RESET
+# ------------------------------------------------------------------------------
+
+
+def _validate_new_password(password: str, user: User) -> None:
+    """Run Django's password validators; a weak password is a 400 on new_password."""
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationError({"new_password": list(exc.messages)}) from None
+
+
+def user_password_change(
+    *, user: User, current_password: str, new_password: str
+) -> None:
+    """Change a password after checking the current one; revoke every refresh token."""
+    if not user.check_password(current_password):
+        raise ValidationError({"current_password": ["Incorrect password."]})
+    _validate_new_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password", "updated_at"])
+    user_revoke_tokens(user=user)
+
+
+def user_password_reset_request(*, email: str, request_id: str | None = None) -> None:
+    """Queue the reset email; the job, not the request, checks whether the email exists.
+
+    Every request enqueues the same job, so the answer, its time and its failure
+    (a broker outage is a 503 for everyone) never tell whether an email is registered.
+    """
+    from users.tasks import send_password_reset_email  # tasks import this module
+
+    try:
+        send_password_reset_email.delay(email=email, request_id=request_id)
+    except KombuOperationalError:
+        logger.error("job broker unreachable: password reset email not queued")
+        raise ServiceUnavailable() from None
+
+
+def password_reset_link(*, user: User) -> str:
+    """Return a single-use link that resets the user's password, until it expires."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    query = urlencode({"uid": uid, "token": token})
+    return f"{settings.FRONTEND_URL.rstrip('/')}/reset-password?{query}"
+
+
+def user_password_reset_email_send(*, email: str) -> bool:
+    """Email a reset link to the active account with this email; False if none."""
+    user = User.objects.with_email(email).filter(is_active=True).first()
+    if user is None:
+        return False
+    seconds = settings.PASSWORD_RESET_TIMEOUT
+    lifetime = (
+        f"{seconds // 3600} hours" if seconds >= 7200 else f"{seconds // 60} minutes"
+    )
+    send_mail(
+        subject="Reset your password",
+        message=(
+            f"Someone asked to reset the password of {user.email}.\n\n"
+            f"To choose a new password, open this link within {lifetime} "
+            f"(it works once):\n\n{password_reset_link(user=user)}\n\n"
+            "If it was not you, ignore this email: your password stays the same.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )
+    return True
+
+
+def _decode_uid(uid: str) -> int | None:
+    """Return the user id a reset link names, or None for anything malformed."""
+    try:
+        raw = urlsafe_base64_decode(uid).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def user_password_reset(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password from a reset link, once; revoke every refresh token."""
+    user_id = _decode_uid(uid)
+    with transaction.atomic():
+        # The row lock makes two concurrent uses of one link succeed once: the second
+        # sees the new password hash, which invalidates the token.
+        user = (
+            None
+            if user_id is None
+            else User.objects.select_for_update()
+            .filter(pk=user_id, is_active=True)
+            .first()
+        )
+        if user is None or not default_token_generator.check_token(user, token):
+            raise InvalidResetToken()
+        _validate_new_password(new_password, user)
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+    user_revoke_tokens(user=user)
+    return user
+
+
+def token_flush_expired() -> int:
+    """Delete refresh-token records past their expiry (and their revocations)."""
+    expired = OutstandingToken.objects.filter(expires_at__lte=timezone.now())
+    _, deleted = expired.delete()
+    return deleted.get(OutstandingToken._meta.label, 0)

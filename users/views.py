@@ -19,13 +19,22 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from config.json import ORJSONParser
+from config.throttling import (
+    LoginUsernameRateThrottle,
+    PasswordRecoveryEmailRateThrottle,
+    ScopedRateThrottle,
+)
 from users import services
 from users.authentication import WWW_AUTHENTICATE
 from users.exceptions import NotAuthorized
 from users.models import User
 from users.permissions import IsSelfOrSuperuser, IsSuperuser
 from users.serializers import (
+    DetailSerializer,
     LoginSerializer,
+    PasswordChangeSerializer,
+    PasswordRecoverySerializer,
+    PasswordResetSerializer,
     RefreshTokenSerializer,
     TokenSerializer,
     UserAdminUpdateSerializer,
@@ -147,6 +156,8 @@ class LoginView(TokenEndpoint):
     """
 
     parser_classes = [FormParser, ORJSONParser]
+    throttle_classes = [ScopedRateThrottle, LoginUsernameRateThrottle]
+    throttle_scope = "login"
 
     @extend_schema(
         summary="Log in (OAuth2 password flow)",
@@ -228,3 +239,86 @@ class LogoutView(APIView):
         user = cast(User, request.user)  # IsAuthenticated: never anonymous here
         services.token_revoke(user=user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# PASSWORD CHANGE, RECOVERY AND RESET
+# ------------------------------------------------------------------------------
+PASSWORD_RECOVERY_ACCEPTED = (
+    "If that email belongs to an active account, a password reset link is on its way."
+)
+
+
+class PasswordChangeView(APIView):
+    """Change the caller's password; every session must log in again."""
+
+    @extend_schema(
+        summary="Change my password",
+        request=PasswordChangeSerializer,
+        responses={
+            204: None,
+            400: OpenApiResponse(description="Wrong current password, or a weak one"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Check the current password, set the new one, revoke the refresh tokens."""
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = cast(User, request.user)  # IsAuthenticated: never anonymous here
+        services.user_password_change(user=user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordRecoveryView(APIView):
+    """Email a password reset link; the same answer whether or not the email exists."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [ScopedRateThrottle, PasswordRecoveryEmailRateThrottle]
+    throttle_scope = "password_recovery"
+
+    @extend_schema(
+        summary="Ask for a password reset email",
+        request=PasswordRecoverySerializer,
+        responses={
+            202: DetailSerializer,
+            400: OpenApiResponse(description="Not an email address"),
+            429: OpenApiResponse(description="Too many requests, see Retry-After"),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        """Queue the reset email and answer 202 at once."""
+        serializer = PasswordRecoverySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_password_reset_request(
+            email=serializer.validated_data["email"],
+            request_id=getattr(request, "id", None),
+        )
+        return Response(
+            {"detail": PASSWORD_RECOVERY_ACCEPTED}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class PasswordResetView(APIView):
+    """Set a new password with the `uid` and `token` of a reset link, once."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        summary="Reset a password",
+        request=PasswordResetSerializer,
+        responses={
+            200: DetailSerializer,
+            400: OpenApiResponse(
+                description="Invalid, used or expired token, or a weak password"
+            ),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        """Check the token, set the password and revoke every refresh token."""
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_password_reset(**serializer.validated_data)
+        return Response({"detail": "Password updated"})
