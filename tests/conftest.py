@@ -124,7 +124,9 @@ class LiveServer:
             wait_for(f"{self.url}/health")
         except OSError:
             self.stop()
-            raise RuntimeError(f"gunicorn did not start: {self.log.read_text()}") from None
+            raise RuntimeError(
+                f"gunicorn did not start: {self.log.read_text()}"
+            ) from None
         return self
 
     def stop(self) -> None:

@@ -17,7 +17,10 @@ def test_readiness_reports_database_and_cache_ok(api_client):
     response = api_client.get("/health/ready")
 
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "cache": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "cache": "ok"},
+    }
 
 
 def test_health_refuses_post_with_json_405(api_client):
@@ -29,7 +32,9 @@ def test_health_refuses_post_with_json_405(api_client):
 
 
 @pytest.mark.live
-def test_readiness_503_when_database_unreachable_and_liveness_still_200(live_server_factory):
+def test_readiness_503_when_database_unreachable_and_liveness_still_200(
+    live_server_factory,
+):
     import urllib.error
     import urllib.request
 
