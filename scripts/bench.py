@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +58,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", default="10s", help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="default: a free one")
     return parser.parse_args()
 
 
@@ -120,13 +121,15 @@ def start_server(args, env, worker_class, workers, threads, log) -> subprocess.P
         env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    # Polling our own process too: another server may already answer on the port.
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/health"):
                 return process
         except OSError:
             time.sleep(0.2)
-    process.kill()
+    if process.poll() is None:
+        process.kill()
     raise SystemExit("gunicorn did not start; see .bench/gunicorn.log")
 
 
@@ -161,15 +164,55 @@ def wrk(args, token: str, duration: str) -> dict[str, float]:
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "p99": to_ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
         "non2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1).strip() if socket_errors else "",
     }
 
 
+def cpu_seconds(master: int) -> float:
+    """CPU time (user + system) used so far by gunicorn's master and its workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    total = 0.0
+    for pid in [str(master), *children]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a worker recycled between the two reads
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def run_setting(args, env, token, config) -> dict[str, float]:
+    """Start gunicorn for one setting, warm it up, measure one wrk run, stop it."""
+    worker_class, workers, *rest = config.split(":")
+    threads = int(rest[0]) if rest else 1
+    with (BASE_DIR / ".bench" / "gunicorn.log").open("ab") as log:
+        process = start_server(args, env, worker_class, int(workers), threads, log)
+        try:
+            wrk(args, token, "3s")  # warm-up: connections, caches, imports
+            load = os.getloadavg()[0]
+            cpu_before = cpu_seconds(process.pid)
+            result = wrk(args, token, args.duration)
+            cpu = cpu_seconds(process.pid) - cpu_before
+        finally:
+            stop_server(process)
+    if result["non2xx"]:
+        raise SystemExit(f"{config}: {result['non2xx']} responses were not 2xx")
+    result["load"] = load
+    result["per_cpu_s"] = result["requests"] / cpu if cpu else 0.0
+    return result
+
+
 def main() -> None:
-    """Run every setting and print the table."""
+    """Run every setting in rounds (so that load from elsewhere hits all alike)."""
     args = parse_args()
+    if not args.port:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            args.port = sock.getsockname()[1]
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     env = server_env(args)
@@ -177,32 +220,39 @@ def main() -> None:
     (BASE_DIR / ".bench").mkdir(exist_ok=True)
     create_database(args.database_url)
     token = prepare(env)
+    configs = args.configs.split()
     print(
         f"cores={os.cpu_count()} wrk -t{args.wrk_threads} -c{args.connections} "
-        f"-d{args.duration}, {args.runs} runs per setting, GET /api/v1/items/ "
-        f"(20 items, bearer token)\n"
+        f"-d{args.duration}, {args.runs} rounds over the settings, "
+        f"GET /api/v1/items/ (20 items, bearer token)\n",
+        flush=True,
     )
-    print("| setting | req/s per run | p99 ms per run | median req/s | load before |")
-    print("|---|---|---|---|---|")
-    for config in args.configs.split():
-        worker_class, workers, *rest = config.split(":")
-        threads = int(rest[0]) if rest else 1
-        log_path = BASE_DIR / ".bench" / "gunicorn.log"
-        with log_path.open("ab") as log:
-            process = start_server(args, env, worker_class, int(workers), threads, log)
-            try:
-                wrk(args, token, "3s")  # warm-up: connections, caches, imports
-                load = os.getloadavg()[0]
-                results = [wrk(args, token, args.duration) for _ in range(args.runs)]
-            finally:
-                stop_server(process)
-        bad = sum(r["non2xx"] for r in results)
-        if bad:
-            raise SystemExit(f"{config}: {bad} responses were not 2xx")
-        rps = " / ".join(f"{r['rps']:.0f}" for r in results)
-        p99 = " / ".join(f"{r['p99']:.1f}" for r in results)
-        median = statistics.median(r["rps"] for r in results)
-        print(f"| {config} | {rps} | {p99} | {median:.0f} | {load:.2f} |", flush=True)
+    results: dict[str, list[dict[str, float]]] = {c: [] for c in configs}
+    for round_number in range(1, args.runs + 1):
+        for config in configs:
+            result = run_setting(args, env, token, config)
+            results[config].append(result)
+            print(
+                f"round {round_number} {config}: {result['rps']:.0f} req/s, "
+                f"p99 {result['p99']:.1f} ms, {result['per_cpu_s']:.0f} req per "
+                f"CPU-second, load {result['load']:.2f}",
+                file=sys.stderr,
+                flush=True,
+            )
+    print(
+        "| setting | req/s per round | median req/s | p99 ms per round "
+        "| median p99 ms | req per CPU-s (median) | load avg before each round |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for config, runs in results.items():
+        rps = " / ".join(f"{r['rps']:.0f}" for r in runs)
+        p99 = " / ".join(f"{r['p99']:.0f}" for r in runs)
+        loads = " / ".join(f"{r['load']:.1f}" for r in runs)
+        print(
+            f"| {config} | {rps} | {statistics.median(r['rps'] for r in runs):.0f} "
+            f"| {p99} | {statistics.median(r['p99'] for r in runs):.0f} "
+            f"| {statistics.median(r['per_cpu_s'] for r in runs):.0f} | {loads} |"
+        )
 
 
 if __name__ == "__main__":
