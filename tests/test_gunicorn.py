@@ -108,14 +108,23 @@ def wait_for_file(path: Path, *, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def wait_for_log(path: Path, text: str, *, timeout: float = 15.0) -> None:
+    """Wait until gunicorn's log holds a line (signals are handled asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text():
+        assert time.monotonic() < deadline, f"{text!r} never logged"
+        time.sleep(0.05)
+
+
 @pytest.mark.live
-@pytest.mark.parametrize("worker_class", ["sync", "gthread"])
+@pytest.mark.parametrize(("worker_class", "threads"), [("sync", "1"), ("gthread", "2")])
 def test_sigterm_lets_an_in_flight_request_finish(
-    live_server_factory, tmp_path, worker_class
+    live_server_factory, tmp_path, worker_class, threads
 ):
     server = live_server_factory(
         extra_env=SLOW_SETTINGS,
-        args=[*CONFIG, "--worker-class", worker_class, "--threads", "2"],
+        # More than one thread would turn a sync worker into a gthread one.
+        args=[*CONFIG, "--worker-class", worker_class, "--threads", threads],
     )
     marker = tmp_path / "in-flight"
     result: dict[str, object] = {}
@@ -127,7 +136,7 @@ def test_sigterm_lets_an_in_flight_request_finish(
     wait_for_file(marker)
 
     server.process.terminate()  # SIGTERM to the master, as docker stop sends
-    time.sleep(0.5)  # the master stops accepting and tells its workers to finish
+    wait_for_log(server.log, "Worker exiting")  # the idle worker has stopped
     late: dict[str, object] = {}
     slow_request(f"{server.url}/health", late)
     client.join(timeout=30)
@@ -138,6 +147,7 @@ def test_sigterm_lets_an_in_flight_request_finish(
     assert isinstance(late.get("error"), OSError), late
     assert result["body"] == b'{"slept": 2.0}'
     assert exit_code == 0
+    assert f"Using worker: {worker_class}" in server.log.read_text()
 
 
 @pytest.mark.live
