@@ -1,7 +1,8 @@
 """gunicorn settings from the environment: `gunicorn -c config/gunicorn.py config.wsgi`.
 
-The defaults were measured on a 2-core machine (docs/benchmarks.md): 2 x cores + 1
-sync workers. Command-line flags and GUNICORN_CMD_ARGS still win over this file.
+Defaults: gthread workers, one per core, 4 threads each; measured against the other
+choices on a 2-core machine in docs/benchmarks.md. Command-line flags and
+GUNICORN_CMD_ARGS still win over this file.
 """
 
 import os
@@ -22,21 +23,25 @@ def _int(name: str, default: int, *, minimum: int = 1) -> int:
 
 
 def _default_workers() -> int:
-    """Return 2 x cores + 1, the count that measured best for this workload."""
-    # process_cpu_count honours CPU affinity (docker run --cpuset-cpus).
-    return 2 * (os.process_cpu_count() or 1) + 1
+    """Return one worker per core: more processes measured slower on 2 cores."""
+    # process_cpu_count honours CPU affinity (docker run --cpuset-cpus), not a CPU
+    # quota: in a container limited by --cpus, set WEB_CONCURRENCY.
+    return os.process_cpu_count() or 1
 
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _int("WEB_CONCURRENCY", _default_workers())
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+# gthread: a request waiting on the database (or on a 3 s connect timeout while it is
+# down) holds one thread, not a whole process, so /health still answers. On loopback
+# PostgreSQL, sync with one worker per core was as fast or faster (benchmarks.md).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 if worker_class not in ("sync", "gthread"):
     # The app is a blocking WSGI app on psycopg; an async worker class would need
     # gevent or eventlet (not installed) and patched database drivers.
     raise SystemExit(
         f"GUNICORN_WORKER_CLASS must be sync or gthread, not {worker_class!r}."
     )
-threads = _int("GUNICORN_THREADS", 1)
+threads = _int("GUNICORN_THREADS", 4)
 
 # SIGTERM: stop accepting, let in-flight requests finish for up to graceful_timeout
 # seconds, then exit. docker-compose's stop_grace_period must be longer than this.

@@ -42,12 +42,13 @@ def setting(output: str, name: str) -> str:
     return match.group(1).strip()
 
 
-def test_default_is_two_sync_workers_per_core_plus_one_and_no_access_log():
+def test_default_is_one_gthread_worker_per_core_with_four_threads_no_access_log():
     result = gunicorn_config()
 
     assert result.returncode == 0, result.stderr
-    assert setting(result.stdout, "workers") == str(2 * os.process_cpu_count() + 1)
-    assert setting(result.stdout, "worker_class") == "sync"
+    assert setting(result.stdout, "workers") == str(os.process_cpu_count())
+    assert setting(result.stdout, "worker_class") == "gthread"
+    assert setting(result.stdout, "threads") == "4"
     assert setting(result.stdout, "accesslog") == "None"
     assert setting(result.stdout, "graceful_timeout") == "25"
 
@@ -55,16 +56,16 @@ def test_default_is_two_sync_workers_per_core_plus_one_and_no_access_log():
 def test_workers_class_threads_and_timeouts_come_from_the_environment():
     result = gunicorn_config(
         WEB_CONCURRENCY="3",
-        GUNICORN_WORKER_CLASS="gthread",
-        GUNICORN_THREADS="4",
+        GUNICORN_WORKER_CLASS="sync",
+        GUNICORN_THREADS="1",
         GUNICORN_GRACEFUL_TIMEOUT="40",
         GUNICORN_TIMEOUT="50",
     )
 
     assert result.returncode == 0, result.stderr
     assert setting(result.stdout, "workers") == "3"
-    assert setting(result.stdout, "worker_class") == "gthread"
-    assert setting(result.stdout, "threads") == "4"
+    assert setting(result.stdout, "worker_class") == "sync"
+    assert setting(result.stdout, "threads") == "1"
     assert setting(result.stdout, "graceful_timeout") == "40"
     assert setting(result.stdout, "timeout") == "50"
 
