@@ -33,7 +33,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _int("WEB_CONCURRENCY", _default_workers())
 # gthread: a request waiting on the database (or on a 3 s connect timeout while it is
 # down) holds one thread, not a whole process, so /health still answers. On loopback
-# PostgreSQL, sync with one worker per core was as fast or faster (benchmarks.md).
+# PostgreSQL, sync with one worker per core was faster (benchmarks.md): a trade.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 if worker_class not in ("sync", "gthread"):
     # The app is a blocking WSGI app on psycopg; an async worker class would need
