@@ -8,7 +8,7 @@ MANAGE = $(UV) run --frozen python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi
+.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,11 +64,12 @@ test: install-dev browser ## Run the test suite (SQLite unless DATABASE_URL is s
 test-fast: install-dev ## Run the tests without the browser and live-server ones
 	@$(UV) run --frozen pytest -m "not browser and not live" $(PYTEST_ARGS)
 
-lint: install-dev ## ruff (lint and format), the migrations check and the OpenAPI schema
+lint: install-dev ## ruff (lint and format), the migrations check, the OpenAPI schema, Docker lint
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(MAKE) --no-print-directory check-migrations
 	@$(MAKE) --no-print-directory openapi
+	@$(MAKE) --no-print-directory lint-docker
 
 check-migrations: ## Fail when models and migrations disagree
 	@DJANGO_SETTINGS_MODULE=config.test_settings $(MANAGE) makemigrations --check --dry-run
@@ -86,3 +87,13 @@ format: install-dev ## Format and fix what ruff can
 
 clean: ## Remove the environment, caches and the SQLite database
 	rm -rf .venv .pytest_cache .ruff_cache .mypy_cache staticfiles db.sqlite3*
+
+# --- Deployment (docs/deployment.md) ---
+lint-docker: install-dev ## hadolint on the Dockerfile; docker-compose.yaml against the Compose schema
+	@$(UV) run --frozen hadolint Dockerfile
+	@$(UV) run --frozen check-jsonschema --schemafile deploy/compose-spec.json docker-compose.yaml
+
+BENCH_ARGS ?=
+bench: install-dev ## wrk on GET /api/v1/items/ under gunicorn settings (PostgreSQL; docs/benchmarks.md)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	@$(UV) run --frozen python scripts/bench.py $(BENCH_ARGS)

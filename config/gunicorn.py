@@ -1,14 +1,73 @@
-"""gunicorn settings, from the environment (`gunicorn -c config/gunicorn.py ...`)."""
+"""gunicorn settings from the environment: `gunicorn -c config/gunicorn.py config.wsgi`.
+
+Defaults: gthread workers, one per core, 4 threads each; measured against the other
+choices on a 2-core machine in docs/benchmarks.md. Command-line flags and
+GUNICORN_CMD_ARGS still win over this file.
+"""
 
 import os
 
+
+def _int(name: str, default: int, *, minimum: int = 1) -> int:
+    """Read a whole number from the environment, or stop with a one-line reason."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def _default_workers() -> int:
+    """Return one worker per core: more processes measured slower on 2 cores."""
+    # process_cpu_count honours CPU affinity (docker run --cpuset-cpus), not a CPU
+    # quota: in a container limited by --cpus, set WEB_CONCURRENCY.
+    return os.process_cpu_count() or 1
+
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-keepalive = 5
-accesslog = None  # the application logs one access line per request
+workers = _int("WEB_CONCURRENCY", _default_workers())
+# gthread: a request waiting on the database (or on a 3 s connect timeout while it is
+# down) holds one thread, not a whole process, so /health still answers. On loopback
+# PostgreSQL, sync with one worker per core was faster (benchmarks.md): a trade.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+if worker_class not in ("sync", "gthread"):
+    # The app is a blocking WSGI app on psycopg; an async worker class would need
+    # gevent or eventlet (not installed) and patched database drivers.
+    raise SystemExit(
+        f"GUNICORN_WORKER_CLASS must be sync or gthread, not {worker_class!r}."
+    )
+threads = _int("GUNICORN_THREADS", 4)
+
+# SIGTERM: stop accepting, let in-flight requests finish for up to graceful_timeout
+# seconds, then exit. docker-compose's stop_grace_period must be longer than this.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+# A worker silent for this long is killed and replaced (a stuck request).
+timeout = _int("GUNICORN_TIMEOUT", 30)
+# Idle keep-alive (gthread only; sync workers close after each response): longer than
+# the proxy's upstream idle timeout (60 s in deploy/nginx.conf), so that the proxy
+# closes first and never reuses a connection that gunicorn has just closed.
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
+# Recycle workers now and then, so that a slow leak cannot grow without bound; the
+# jitter keeps them from all restarting at once.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000, minimum=0)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000, minimum=0)
+
+# The application logs one access line per request; gunicorn's would be a duplicate.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# Heartbeat files on tmpfs: on a container's overlay filesystem they can stall workers.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# The control socket would go to $HOME, which the container user may not have.
+control_socket_disable = True
+# Which peers may set X-Forwarded-Proto/-For for gunicorn (the reverse proxy).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
 # METRICS
@@ -21,3 +80,11 @@ def on_starting(server):
         for name in os.listdir(folder):
             if name.endswith(".db"):
                 os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the multiprocess metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

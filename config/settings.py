@@ -199,25 +199,36 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # SECURITY
 # ------------------------------------------------------------------------------
+# Production defaults pass `manage.py check --deploy`; each one can be turned off from
+# the environment, e.g. for a plain-HTTP stack on a laptop (docker-compose.yaml).
+# Behind a TLS-terminating proxy, DJANGO_BEHIND_TLS_PROXY makes Django trust the
+# proxy's X-Forwarded-Proto; without it the HTTPS redirect would loop.
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https")
     if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
     else None
 )
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
-    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Probes and scrapers call over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health(/ready)?/?$", r"^metrics/?$"]
+# One hour by default: long enough for the check, short enough to undo a mistake.
+SECURE_HSTS_SECONDS = env.int(
+    "DJANGO_SECURE_HSTS_SECONDS", default=3600 if PRODUCTION else 0
 )
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION
+)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=PRODUCTION)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = env.str("DJANGO_SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=PRODUCTION)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-X_FRAME_OPTIONS = "DENY"
-ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")
+X_FRAME_OPTIONS = env.str("DJANGO_X_FRAME_OPTIONS", default="DENY")
+# "/backstage", "backstage/" and "backstage" all mean the same path.
+ADMIN_URL = (env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") or "admin") + "/"
 # Request bodies over this size are refused with 413 (config.middleware).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES

@@ -97,7 +97,13 @@ def wait_for(url: str, *, timeout: float = 30.0) -> None:
 class LiveServer:
     """A gunicorn process serving the test database, as in production (DEBUG off)."""
 
-    def __init__(self, *, extra_env: dict[str, str] | None = None, workers: int = 2):
+    def __init__(
+        self,
+        *,
+        extra_env: dict[str, str] | None = None,
+        workers: int = 2,
+        args: list[str] | None = None,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = BASE_DIR / ".pytest_cache" / f"gunicorn-{self.port}.log"
@@ -112,6 +118,7 @@ class LiveServer:
             **(extra_env or {}),
         }
         self.workers = workers
+        self.args = args or []  # more gunicorn flags, e.g. ["-c", "config/gunicorn.py"]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "LiveServer":
@@ -123,6 +130,7 @@ class LiveServer:
                     "--bind", f"127.0.0.1:{self.port}",
                     "--workers", str(self.workers),
                     "--graceful-timeout", "5",
+                    *self.args,
                 ],
                 cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
