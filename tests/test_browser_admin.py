@@ -1,40 +1,16 @@
 """The admin in headless Chromium, served by gunicorn with DEBUG off."""
 
 import re
-from pathlib import Path
 
 import pytest
 
 from items.models import Item
+from tests.browser import launch_chromium
 from tests.factories import DEFAULT_PASSWORD, SuperuserFactory, UserFactory
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 20_000
-
-
-def launch_chromium(playwright):
-    """Launch Debian's Chromium, or skip the test saying why it can't run here."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make browser)")
-    try:
-        return playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-    except sync_api.Error as error:
-        first_line = str(error).splitlines()[0]
-        pytest.skip(f"Chromium cannot be launched here: {first_line}")
 
 
 @pytest.mark.live

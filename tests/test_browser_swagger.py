@@ -5,19 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import launch_chromium
 from tests.factories import DEFAULT_PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path(__file__).resolve().parent.parent / ".pytest_cache" / "swagger.png"
 TIMEOUT_MS = 30_000
 
@@ -26,15 +16,8 @@ TIMEOUT_MS = 30_000
 def browser() -> Iterator[object]:
     """Debian's Chromium under Playwright; the test is skipped where it can't run."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (make browser installs it)")
     with sync_api.sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-        except sync_api.Error as exc:
-            pytest.skip(f"Chromium does not launch here: {exc.message.splitlines()[0]}")
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
