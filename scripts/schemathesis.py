@@ -61,6 +61,21 @@ include-operation-id = "users_create"
 # The contract answers 400 for an email that is already registered (in any case),
 # which a well-formed body can hit when the fuzzer repeats an email.
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401"]
+
+# The three below take a secret that no generator can guess (a refresh token this
+# server issued, a reset token, the current password): a well-formed body holding
+# any other value is a 400 by contract, so 400 is an acceptable answer to one.
+[[operations]]
+include-operation-id = "auth_logout_create"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403"]
+
+[[operations]]
+include-operation-id = "auth_reset_password_create"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400"]
+
+[[operations]]
+include-operation-id = "users_me_password_create"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401"]
 """
 
 
