@@ -30,6 +30,7 @@ def production_env(**overrides: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_ENV="production",
+        DJANGO_DEBUG="false",  # real variables win over a developer's .env
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         JWT_SIGNING_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="api.example.org",
@@ -52,6 +53,7 @@ def check_deploy(env: dict[str, str]) -> list[str]:
     )
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output
+    assert result.returncode == 0, output  # warnings exit 0; a refusal would not
     # drf-spectacular's schema warnings are pinned by the OpenAPI tests
     # (`spectacular --validate --fail-on-warn`); here: Django's deployment checks.
     return [

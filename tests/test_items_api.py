@@ -99,6 +99,20 @@ def test_title_of_255_characters_is_accepted(user_client):
     assert response.status_code == HTTPStatus.CREATED
 
 
+@pytest.mark.django_db
+def test_title_over_255_as_sent_is_refused_even_when_trimming_would_fit(user_client):
+    padded = user_client.post(
+        "/api/v1/items/", {"title": "    " + "t" * 255}, format="json"
+    )
+    trimmed = user_client.post("/api/v1/items/", {"title": "  Milk  "}, format="json")
+
+    assert padded.status_code == HTTPStatus.BAD_REQUEST
+    assert "title" in padded.json()["detail"]
+    assert trimmed.status_code == HTTPStatus.CREATED
+    assert trimmed.json()["title"] == "Milk"
+    assert Item.objects.count() == 1
+
+
 def test_title_of_one_mebibyte_is_refused_and_writes_nothing(user_client):
     response = user_client.post(
         "/api/v1/items/", {"title": "t" * (1024 * 1024)}, format="json"
