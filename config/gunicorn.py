@@ -1,7 +1,7 @@
 """gunicorn settings from the environment: `gunicorn -c config/gunicorn.py config.wsgi`.
 
-Defaults: gthread workers, one per core, 4 threads each; measured against the other
-choices on a 2-core machine in docs/benchmarks.md. Command-line flags and
+Defaults: sync workers, one per core; measured against the other choices on a 2-core
+machine in docs/benchmarks.md. Command-line flags and
 GUNICORN_CMD_ARGS still win over this file.
 """
 
@@ -31,17 +31,18 @@ def _default_workers() -> int:
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _int("WEB_CONCURRENCY", _default_workers())
-# gthread: a request waiting on the database (or on a 3 s connect timeout while it is
-# down) holds one thread, not a whole process, so /health still answers. On loopback
-# PostgreSQL, sync with one worker per core was faster (benchmarks.md): a trade.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# sync, one process per core: the most requests per second and the lowest p99 on a
+# quiet machine (benchmarks.md). gthread is the choice where the database can hang
+# (a network partition): a waiting request then holds a thread, not a process.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 if worker_class not in ("sync", "gthread"):
     # The app is a blocking WSGI app on psycopg; an async worker class would need
     # gevent or eventlet (not installed) and patched database drivers.
     raise SystemExit(
         f"GUNICORN_WORKER_CLASS must be sync or gthread, not {worker_class!r}."
     )
-threads = _int("GUNICORN_THREADS", 4)
+# More than one thread turns a sync worker into a gthread one, so 1 for sync.
+threads = _int("GUNICORN_THREADS", 4 if worker_class == "gthread" else 1)
 
 # SIGTERM: stop accepting, let in-flight requests finish for up to graceful_timeout
 # seconds, then exit. docker-compose's stop_grace_period must be longer than this.
