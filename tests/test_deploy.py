@@ -41,9 +41,9 @@ def production_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def check_deploy(env: dict[str, str]) -> list[str]:
-    """Run `manage.py check --deploy`; return the ids of Django's own issues."""
-    result = subprocess.run(
+def run_check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `manage.py check --deploy` in a process of its own, with this environment."""
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],
         cwd=BASE_DIR,
         env=env,
@@ -51,6 +51,11 @@ def check_deploy(env: dict[str, str]) -> list[str]:
         text=True,
         timeout=120,
     )
+
+
+def check_deploy(env: dict[str, str]) -> list[str]:
+    """Run `manage.py check --deploy`; return the ids of Django's own issues."""
+    result = run_check_deploy(env)
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output
     assert result.returncode == 0, output  # warnings exit 0; a refusal would not
@@ -82,14 +87,7 @@ def test_check_deploy_flags_production_settings_turned_off():
 def test_production_refuses_to_start_without_real_keys():
     env = production_env(DJANGO_SECRET_KEY="change-me")
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_check_deploy(env)
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
