@@ -214,17 +214,19 @@ class BodyFieldRateThrottle(RateThrottle):
 
     fail_closed = True
     fields: tuple[str, ...] = ()
+    key_scope: str | None = None  # counts apart from other users of the same rate
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         """Key on the first of `fields` that the body holds as a non-empty string."""
-        data = request.data
+        # DRF's parsed body, or a Django form post (the admin's login).
+        data = getattr(request, "data", None) or getattr(request, "POST", None)
         if not isinstance(data, Mapping):
             return None
         for field in self.fields:
             value = data.get(field)
             if isinstance(value, str) and value.strip():
                 digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()
-                return f"throttle:{self.scope}:{digest[:32]}"
+                return f"throttle:{self.key_scope or self.scope}:{digest[:32]}"
         return None
 
 

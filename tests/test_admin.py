@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from config import throttling
 from items.models import Item
 from tests.factories import ItemFactory, SuperuserFactory, UserFactory
 from users.models import User
@@ -170,8 +171,9 @@ def test_admin_login_unlimited_when_rate_limits_are_off(client, settings):
 
 
 def test_admin_login_refused_when_the_shared_cache_is_down(
-    client, settings, caplog, rate_limits_on
+    client, settings, caplog, monkeypatch, rate_limits_on
 ):
+    monkeypatch.setattr(throttling, "_last_outage_log", float("-inf"))
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -184,10 +186,10 @@ def test_admin_login_refused_when_the_shared_cache_is_down(
     response = attempt_login(client, admin.email, "correct horse battery")
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-    assert response["Retry-After"] == "30"
+    assert response["Retry-After"] == str(throttling.RETRY_AFTER_SECONDS)
     assert "detail" in response.json()
     assert "_auth_user_id" not in client.session
-    assert "admin login refused: cache ConnectionError" in caplog.text
+    assert "rate-limit store unreachable (ConnectionError)" in caplog.text
 
 
 # --- Lists: search, filters, bounded queries ----------------------------------------

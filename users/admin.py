@@ -1,12 +1,9 @@
 """The Django admin for accounts."""
 
-import hashlib
-import logging
 import math
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import (
@@ -19,12 +16,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from rest_framework.throttling import SimpleRateThrottle
 
+from config.throttling import (
+    LoginUsernameRateThrottle,
+    RateLimitUnavailable,
+    RateThrottle,
+)
 from users.models import User
 from users.services import user_revoke_tokens
-
-logger = logging.getLogger(__name__)
 
 
 class UniqueEmailMixin(forms.ModelForm):
@@ -170,52 +169,44 @@ class UserAdmin(BaseUserAdmin):
         return super().has_delete_permission(request, obj)
 
 
-class AdminLoginAddressThrottle(SimpleRateThrottle):
-    """Limit the admin's sign-in attempts per client address, as the API login is."""
+class AdminLoginAddressThrottle(RateThrottle):
+    """Admin sign-in attempts per client address, at the API login's rate."""
 
     scope = "login"
+    fail_closed = True  # refuse, rather than let passwords be guessed unlimited
 
     def get_cache_key(self, request: Any, view: Any) -> str:
-        """Key the count on the client address."""
-        return self.cache_format % {
-            "scope": "admin_login",
-            "ident": self.get_ident(request),
-        }
+        """Key the count on the client address, apart from the API login's."""
+        return f"throttle:admin_login:{self.get_ident(request)}"
 
 
-class AdminLoginUsernameThrottle(SimpleRateThrottle):
-    """Limit the admin's sign-in attempts per username, whatever the address."""
+class AdminLoginUsernameThrottle(LoginUsernameRateThrottle):
+    """Admin sign-in attempts per username, whatever the address."""
 
-    scope = "login_username"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        """Key the count on a digest of the username, never the raw input."""
-        username = request.POST.get("username", "").strip().lower()
-        return self.cache_format % {
-            "scope": "admin_login_username",
-            "ident": hashlib.sha256(username.encode()).hexdigest(),
-        }
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        """Key the count on a digest of the username, apart from the API login's."""
+        key = super().get_cache_key(request, view)
+        return key and key.replace(
+            f"throttle:{self.scope}:", "throttle:admin_login_username:"
+        )
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:
     """Serve the admin's login page; sign-in attempts are rate limited."""
-    if request.method == "POST" and settings.RATE_LIMITS_ENABLED:
+    if request.method == "POST":
         for throttle in (AdminLoginAddressThrottle(), AdminLoginUsernameThrottle()):
             try:
                 allowed = throttle.allow_request(request, None)
-            except Exception as error:  # the shared cache is down
-                # Refuse rather than let passwords be guessed without a limit.
-                logger.warning("admin login refused: cache %s", type(error).__name__)
+            except RateLimitUnavailable as refusal:  # the shared cache is down
                 return JsonResponse(
-                    {"detail": "Login is unavailable just now; try again shortly."},
-                    status=503,
-                    headers={"Retry-After": "30"},
+                    {"detail": refusal.detail},
+                    status=refusal.status_code,
+                    headers={"Retry-After": str(refusal.wait)},
                 )
             if not allowed:
-                wait = math.ceil(throttle.wait() or 1)
                 return JsonResponse(
                     {"detail": "Too many login attempts; try again later."},
                     status=429,
-                    headers={"Retry-After": str(wait)},
+                    headers={"Retry-After": str(math.ceil(throttle.wait()))},
                 )
     return admin.site.login(request)
