@@ -8,6 +8,23 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
+MAX_ID_DIGITS = 18  # every such number fits PostgreSQL's bigint: no overflow in a query
+
+
+def id_from_text(value: object) -> int | None:
+    """Read a row id written as text (a path, a token claim, a reset link), if sane.
+
+    ASCII digits only: int() would also read " 7", "7_0" and other scripts' digits.
+    """
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= MAX_ID_DIGITS
+    ):
+        return int(value)
+    return None
+
 
 class StrictStringMixin:
     """Accept only a JSON string, no longer than max_length as sent.

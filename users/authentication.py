@@ -15,6 +15,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from config.fields import id_from_text
 from users.models import User
 
 CREDENTIALS_ERROR = "Could not validate credentials"
@@ -35,15 +36,7 @@ TOKEN_PARSE_ERRORS = (
 
 def token_user_id(token: Token) -> int | None:
     """Return the user id a token names (simplejwt writes a string), if sane."""
-    value = token.get(api_settings.USER_ID_CLAIM)
-    if (
-        isinstance(value, str)
-        and value.isascii()
-        and value.isdigit()
-        and len(value) < 19  # fits a bigint: never an overflow in the query
-    ):
-        return int(value)
-    return None
+    return id_from_text(token.get(api_settings.USER_ID_CLAIM))
 
 
 class BearerAuthentication(JWTAuthentication):

@@ -5,14 +5,8 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from config.fields import id_from_text
 from users.exceptions import NotAuthorized
-
-
-def _as_int(value: Any) -> int | None:
-    # ASCII digits only: int() would also read " 7", "7_0" and other scripts' digits.
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None
 
 
 class IsSuperuser(BasePermission):
@@ -39,6 +33,6 @@ class IsSelfOrSuperuser(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        if user.is_superuser or _as_int(view.kwargs.get("pk")) == user.pk:
+        if user.is_superuser or id_from_text(view.kwargs.get("pk")) == user.pk:
             return True
         raise NotAuthorized()

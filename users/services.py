@@ -25,7 +25,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from config.exceptions import ServiceUnavailable
-from config.fields import save_changed
+from config.fields import id_from_text, save_changed
 from users.authentication import TOKEN_PARSE_ERRORS, token_user_id
 from users.exceptions import (
     EmailAlreadyRegistered,
@@ -230,6 +230,13 @@ def _validate_new_password(password: str, user: User) -> None:
         raise ValidationError({"new_password": list(exc.messages)}) from None
 
 
+def _user_password_set(*, user: User, password: str) -> None:
+    """Store a new password and revoke every refresh token: other sessions end."""
+    user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    user_revoke_tokens(user=user)
+
+
 def user_password_change(
     *, user: User, current_password: str, new_password: str
 ) -> None:
@@ -237,9 +244,7 @@ def user_password_change(
     if not user.check_password(current_password):
         raise ValidationError({"current_password": ["Incorrect password."]})
     _validate_new_password(new_password, user)
-    user.set_password(new_password)
-    user.save(update_fields=["password", "updated_at"])
-    user_revoke_tokens(user=user)
+    _user_password_set(user=user, password=new_password)
 
 
 def user_password_reset_request(*, email: str, request_id: str | None = None) -> None:
@@ -294,7 +299,7 @@ def _decode_uid(uid: str) -> int | None:
         raw = urlsafe_base64_decode(uid).decode("ascii")
     except (ValueError, UnicodeDecodeError):
         return None
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return id_from_text(raw)
 
 
 def user_password_reset(*, uid: str, token: str, new_password: str) -> User:
@@ -313,9 +318,7 @@ def user_password_reset(*, uid: str, token: str, new_password: str) -> User:
         if user is None or not default_token_generator.check_token(user, token):
             raise InvalidResetToken()
         _validate_new_password(new_password, user)
-        user.set_password(new_password)
-        user.save(update_fields=["password", "updated_at"])
-    user_revoke_tokens(user=user)
+        _user_password_set(user=user, password=new_password)
     return user
 
 
