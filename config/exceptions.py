@@ -42,6 +42,15 @@ def is_connection_error(exc: BaseException) -> bool:
     )
 
 
+def database_down(exc: BaseException) -> bool:
+    """Say whether exc means the database can't be reached; if so, log and count it."""
+    if not (isinstance(exc, DatabaseError) and is_connection_error(exc)):
+        return False
+    logger.error("database unreachable: %s", type(exc).__name__)
+    record_dependency_error("database")
+    return True
+
+
 def _only_non_field_errors(data: Any) -> bool:
     """Say whether a validation error body holds nothing but non-field errors."""
     return (
@@ -60,9 +69,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
-    elif isinstance(exc, DatabaseError) and is_connection_error(exc):
-        logger.error("database unreachable: %s", type(exc).__name__)
-        record_dependency_error("database")
+    elif database_down(exc):
         exc = ServiceUnavailable()
     response = exception_handler(exc, context)
     if response is None:
@@ -110,14 +117,9 @@ class JSONErrorMiddleware:
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
-        """Answer 503 for an unreachable database; let Django handle the rest."""
-        if not (
-            _wants_json_errors(request)
-            and isinstance(exception, DatabaseError)
-            and is_connection_error(exception)
-        ):
+        """Count an unreachable database; under /api/ and /health, answer 503 JSON."""
+        if not (database_down(exception) and _wants_json_errors(request)):
             return None
-        logger.error("database unreachable: %s", type(exception).__name__)
         return JsonResponse(
             {"detail": ServiceUnavailable.default_detail},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
