@@ -12,14 +12,13 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
+
+from serving import stop, wait_until_up
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIGS = (
@@ -120,27 +119,12 @@ def start_server(args, env, worker_class, workers, threads, log) -> subprocess.P
         ],
         env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    # Polling our own process too: another server may already answer on the port.
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/health"):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    if process.poll() is None:
-        process.kill()
-    raise SystemExit("gunicorn did not start; see .bench/gunicorn.log")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    """Stop gunicorn gracefully."""
-    process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        wait_until_up(f"http://127.0.0.1:{args.port}/health", process, timeout=30)
+    except RuntimeError:
+        stop(process)
+        raise SystemExit("gunicorn did not start; see .bench/gunicorn.log") from None
+    return process
 
 
 def to_ms(value: str) -> float:
@@ -199,7 +183,7 @@ def run_setting(args, env, token, config) -> dict[str, float]:
             result = wrk(args, token, args.duration)
             cpu = cpu_seconds(process.pid) - cpu_before
         finally:
-            stop_server(process)
+            stop(process)
     if result["non2xx"]:
         raise SystemExit(f"{config}: {result['non2xx']} responses were not 2xx")
     result["load"] = load

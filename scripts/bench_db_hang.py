@@ -19,16 +19,10 @@ import uuid
 from pathlib import Path
 
 import jwt
+from serving import free_port, stop, wait_until_up
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SETTINGS = {"sync:2": ["sync", "2", "1"], "gthread:2:4": ["gthread", "2", "4"]}
-
-
-def free_port() -> int:
-    """Return a free loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def access_token(key: str) -> str:
@@ -78,10 +72,7 @@ def measure(name: str, worker_class: str, workers: str, threads: str) -> None:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            if get(f"{url}/health") == 200:
-                break
-            time.sleep(0.2)
+        wait_until_up(f"{url}/health", server, timeout=30)
         statuses: list[int] = []
         clients = [
             threading.Thread(
@@ -102,8 +93,7 @@ def measure(name: str, worker_class: str, workers: str, threads: str) -> None:
             f"waited on the database (their statuses: {sorted(statuses)})"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
         hung.close()
 
 

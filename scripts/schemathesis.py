@@ -15,18 +15,16 @@ SCHEMATHESIS_REPORT_DIR (default .schemathesis, JUnit report there).
 import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import psycopg
+from serving import free_port, stop, wait_until_up
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 API = "/api/v1"
@@ -84,13 +82,6 @@ def log(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def free_port() -> int:
-    """Return a TCP port that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def database_urls() -> tuple[str, str, str]:
     """Return (server URL of the maintenance database, new database URL, its name)."""
     url = os.environ.get("DATABASE_URL", "")
@@ -127,20 +118,6 @@ def login(base: str, email: str, password: str) -> str:
     """Log in with the OAuth2 password form and return the access token."""
     body = urllib.parse.urlencode({"username": email, "password": password}).encode()
     return request(f"{base}{API}/auth/login", data=body, form=True)["access_token"]
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    """Wait until the server answers, or fail."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn exited")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
 def main() -> int:
@@ -194,7 +171,7 @@ def main() -> int:
                  "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60"],
                 env=env, cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_for(f"{base}/health", server)
+        wait_until_up(f"{base}/health", server)
 
         body = json.dumps({"email": user[0], "password": user[1]}).encode()
         user_id = request(f"{base}{API}/users/", data=body)["id"]
@@ -221,13 +198,8 @@ def main() -> int:
         log("schemathesis " + " ".join(command[1:]))
         status = subprocess.run(command, env=run_env, cwd=BASE_DIR).returncode
     finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        if server is not None:
+            stop(server, timeout=15)
         recreate_database(maintenance_url, name, create=False)
     errors = [
         line
