@@ -11,7 +11,9 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 _INTEGER = re.compile(r"-?[0-9]{1,30}")  # longer is absurd, not merely too big
-MAX_SKIP = 2**63 - 1  # PostgreSQL's bigint; a larger OFFSET is an error there
+# Within PostgreSQL's bigint OFFSET, and the largest integer a JavaScript client (or
+# ReDoc) reads exactly: 2**63 - 1 showed as 9223372036854776000.
+MAX_SKIP = 2**53 - 1
 
 
 def _bounded_int(

@@ -124,16 +124,30 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class LoginSerializerScheme(OpenApiSerializerExtension):
-    """Say that a JSON login names the account by `username` or by `email`."""
+    """Document the login body as `username` and `password`, `email` an alias.
+
+    LoginSerializer takes `username` or `email`; an `anyOf` of two `required` lists
+    says so exactly, but client generators (openapi-python-client) turn it into
+    `Any`. So the schema requires `username`, the name the OAuth2 form uses too, and
+    documents `email` as an optional alias.
+    """
 
     target_class = "users.serializers.LoginSerializer"
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        """Require one of the two, as LoginSerializer.validate does."""
+        """Require `username` and `password`; describe the alias and `grant_type`."""
         schema = auto_schema._map_serializer(
             self.target, direction, bypass_extensions=True
         )
-        schema["anyOf"] = [{"required": ["username"]}, {"required": ["email"]}]
+        properties = schema["properties"]
+        properties["username"]["description"] = "The account's email."
+        properties["email"]["description"] = (
+            "An alias of `username` for JSON bodies; `username` wins when both are set."
+        )
+        properties["grant_type"]["description"] = (
+            "Sent by OAuth2 clients; only `password` is accepted."
+        )
+        schema["required"] = ["username", "password"]
         return schema
 
 
@@ -240,4 +254,138 @@ def contract_paths(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         ): item
         for path, item in result["paths"].items()
     }
+    return result
+
+
+HEALTH_HEADERS = {"headers": EVERY_RESPONSE_HEADERS}
+HEALTH_PATHS: dict[str, dict[str, Any]] = {
+    "/health": {
+        "get": {
+            "operationId": "health_live",
+            "summary": "Liveness",
+            "description": "The process answers. Touches no database and no cache; "
+            "public, and outside the rate limits.",
+            "tags": ["health"],
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The process is alive.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Health"}
+                        }
+                    },
+                    **HEALTH_HEADERS,
+                },
+            },
+        }
+    },
+    "/health/ready": {
+        "get": {
+            "operationId": "health_ready",
+            "summary": "Readiness",
+            "description": "The database and the cache both answer. Public, and "
+            "outside the rate limits.",
+            "tags": ["health"],
+            "security": [],
+            "responses": {
+                code: {
+                    "description": description,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Readiness"}
+                        }
+                    },
+                    "headers": {
+                        **(RETRY_AFTER if code == "503" else {}),
+                        **EVERY_RESPONSE_HEADERS,
+                    },
+                }
+                for code, description in (
+                    ("200", "The database and the cache answer."),
+                    ("503", "The database or the cache does not answer."),
+                )
+            },
+        }
+    },
+}
+HEALTH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Health": {
+        "type": "object",
+        "properties": {"status": {"type": "string", "enum": ["healthy"]}},
+        "required": ["status"],
+    },
+    "Readiness": {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "unavailable"]},
+            "checks": {
+                "type": "object",
+                "description": "`ok`, or `error: <kind>` for each dependency.",
+                "properties": {
+                    "database": {"type": "string"},
+                    "cache": {"type": "string"},
+                },
+                "required": ["database", "cache"],
+            },
+        },
+        "required": ["status", "checks"],
+    },
+}
+
+
+def health_paths(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Add /health and /health/ready: plain Django views that DRF does not list."""
+    result["paths"] = {**HEALTH_PATHS, **result["paths"]}
+    result.setdefault("components", {}).setdefault("schemas", {}).update(HEALTH_SCHEMAS)
+    return result
+
+
+def _is_blank_alternative(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("maxLength") == 0
+
+
+def _readable(schema: Any) -> Any:
+    """Fold `oneOf [text, empty text]` into one string schema, recursively.
+
+    drf-spectacular writes a blank-allowed string with a pattern that way; ReDoc
+    then reads "string or string". A pattern that also matches "" says the same.
+    """
+    if isinstance(schema, list):
+        return [_readable(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _readable(value) for key, value in schema.items()}
+    one_of = schema.get("oneOf")
+    if (
+        isinstance(one_of, list)
+        and len(one_of) == 2
+        and _is_blank_alternative(one_of[1])
+        and isinstance(one_of[0], dict)
+        and one_of[0].get("pattern") == NON_EMPTY_NO_NUL_PATTERN
+    ):
+        merged = {**one_of[0], "pattern": NO_NUL_PATTERN}
+        if one_of[0].get("nullable") or one_of[1].get("nullable"):
+            merged["nullable"] = True
+        del schema["oneOf"]
+        schema = {**merged, **schema}
+    return schema
+
+
+def readable_schema(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Make the schema read well in ReDoc, and mark response fields always sent.
+
+    A response component (one without the `Request` suffix) lists every property
+    it has as required: DRF writes every field that is not write-only, `null` where
+    empty, so a generated client need not treat them as optional.
+    """
+    result = _readable(result)
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") or "properties" not in schema:
+            continue
+        schema["required"] = sorted(
+            key
+            for key, value in schema["properties"].items()
+            if not value.get("writeOnly")
+        )
     return result

@@ -127,7 +127,7 @@ def test_users_list_is_paginated_the_same_way(superuser_client):
         ({"skip": -1}, "skip"),
         ({"skip": "x"}, "skip"),
         ({"skip": "1e3"}, "skip"),
-        ({"skip": 2**63}, "skip"),
+        ({"skip": 2**53}, "skip"),
         ({"skip": "9" * 5000}, "skip"),
         ({"skip": "\x00"}, "skip"),
     ],
@@ -142,7 +142,7 @@ def test_out_of_range_skip_or_limit_is_400_naming_it(
     assert list(response.json()["detail"]) == [name]
 
 
-@pytest.mark.parametrize(("skip", "limit"), [(0, 1), (0, 100), (2**63 - 1, 100)])
+@pytest.mark.parametrize(("skip", "limit"), [(0, 1), (0, 100), (2**53 - 1, 100)])
 def test_extreme_but_valid_skip_and_limit_are_accepted(user_client, skip, limit):
     response = user_client.get("/api/v1/items/", {"skip": skip, "limit": limit})
 
