@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularJSONAPIView,
     SpectacularRedocView,
@@ -94,6 +95,12 @@ urlpatterns = [
     path(f"{settings.ADMIN_URL}login/", admin_login, name="admin-login"),
     path(settings.ADMIN_URL, admin.site.urls),
     re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
+    # The service has no home page: send a browser to the docs.
+    path(
+        "",
+        csrf_exempt(RedirectView.as_view(pattern_name="api:docs")),
+        name="home",
+    ),
     re_path(r"^(?!static/)", not_found, name="not-found"),
 ]
 

@@ -672,3 +672,31 @@ def test_admin_with_the_database_down_answers_json_without_details(
     for leak in ("Traceback", "OperationalError", "127.0.0.1:1", "postgres"):
         assert leak not in body
     assert urllib.request.urlopen(f"{server.url}/health").status == HTTPStatus.OK
+
+
+# --- Name, home link, revoked tokens ------------------------------------------------
+
+
+def test_admin_is_named_after_the_service_and_view_site_leads_to_the_docs(
+    admin_client,
+):
+    page = admin_client.get("/admin/").content.decode()
+
+    assert "Django administration" not in page
+    assert "DRF production API administration" in page
+    assert 'href="/api/v1/docs"' in page
+
+
+def test_revoked_tokens_are_read_only_in_the_admin(admin_client, user):
+    pair = token_pair_issue(user=user)
+    token_refresh(refresh_token=pair["refresh_token"])  # revokes the old one
+    url = "/admin/token_blacklist/blacklistedtoken/"
+
+    listing = admin_client.get(url)
+    add = admin_client.get(f"{url}add/")
+    add_post = admin_client.post(f"{url}add/", {"token": 1})
+
+    assert listing.status_code == HTTPStatus.OK
+    assert add.status_code == HTTPStatus.FORBIDDEN
+    assert add_post.status_code == HTTPStatus.FORBIDDEN
+    assert f'href="{url}add/"' not in listing.content.decode()

@@ -235,3 +235,11 @@ def test_chunked_bodies_are_read_up_to_the_limit(gunicorn_server):
     assert registered[0] == HTTPStatus.CREATED  # the small body did reach the view
     assert registered[1]["email"] == "chunked@example.com"
     assert list(User.objects.values_list("email", flat=True)) == ["chunked@example.com"]
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_root_sends_a_browser_to_the_docs(api_client, method):
+    response = getattr(api_client, method)("/")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == "/api/v1/docs"

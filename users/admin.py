@@ -4,6 +4,7 @@ import math
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import (
@@ -15,7 +16,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse_lazy
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from config.throttling import (
     LoginUsernameRateThrottle,
@@ -69,6 +73,35 @@ class PasswordSetForm(AdminPasswordChangeForm):
 
 # Only superusers reach the admin and the API has no groups: the page would mislead.
 admin.site.unregister(Group)
+
+# Named after the service, and "View site" leads to the API's docs (/ has no page).
+admin.site.site_header = f"{settings.SPECTACULAR_SETTINGS['TITLE']} administration"
+admin.site.site_title = settings.SPECTACULAR_SETTINGS["TITLE"]
+admin.site.site_url = reverse_lazy("api:docs")
+
+
+class ReadOnlyBlacklistedTokenAdmin(BlacklistedTokenAdmin):
+    """Revoked tokens, to look at: rows come from logout, refresh and password flows.
+
+    A row added or edited by hand would revoke or restore a session behind the
+    services' back (and skip their locking), so the admin only shows them.
+    """
+
+    def has_add_permission(self, *args: Any, **kwargs: Any) -> bool:
+        """Refuse adding by hand."""
+        return False
+
+    def has_change_permission(self, *args: Any, **kwargs: Any) -> bool:
+        """Refuse editing by hand."""
+        return False
+
+    def has_delete_permission(self, *args: Any, **kwargs: Any) -> bool:
+        """Refuse deleting: that would bring a revoked token back to life."""
+        return False
+
+
+admin.site.unregister(BlacklistedToken)
+admin.site.register(BlacklistedToken, ReadOnlyBlacklistedTokenAdmin)
 
 
 @admin.register(User)
