@@ -12,7 +12,7 @@ RUN_MANAGE = $(RUN) python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench
+.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ format: install-dev ## Format and fix what ruff can
 
 clean: ## Remove the environment, caches and the SQLite database
 	rm -rf .venv .pytest_cache .ruff_cache .mypy_cache staticfiles db.sqlite3*
+
+clients: install-dev ## Generate a Python client from the schema and run a session through it (PostgreSQL)
+	@UV="$(UV)" $(UV) run --frozen python scripts/clients.py
 
 # --- Deployment (docs/deployment.md) ---
 lint-docker: install-dev ## hadolint on the Dockerfile; docker-compose.yaml against the Compose schema

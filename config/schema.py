@@ -133,6 +133,7 @@ class LoginSerializerScheme(OpenApiSerializerExtension):
     """
 
     target_class = "users.serializers.LoginSerializer"
+    match_subclasses = True  # the form's LoginFormSerializer
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         """Require `username` and `password`; describe the alias and `grant_type`."""
