@@ -92,7 +92,7 @@ format: install-dev ## Format and fix what ruff can
 clean: ## Remove the environment, caches and the SQLite database
 	rm -rf .venv .pytest_cache .ruff_cache .mypy_cache staticfiles db.sqlite3*
 
-clients: install-dev ## Generate a Python client from the schema and run a session through it (PostgreSQL)
+clients: install-dev ## Generated clients: a Python one runs a session on gunicorn, a TypeScript one type-checks (PostgreSQL, npm)
 	@UV="$(UV)" $(UV) run --frozen python scripts/clients.py
 
 # --- Deployment (docs/deployment.md) ---

@@ -4,6 +4,9 @@
 PostgreSQL database (`<name of DATABASE_URL>_clients`), fetches /api/v1/openapi.json,
 generates a client with openapi-python-client (pinned, run by `uv tool run`, so that
 its own pins stay out of our lock) and runs tests/clients/python_flow.py with it.
+Then it generates a TypeScript client with @hey-api/openapi-ts (tests/clients/ts,
+pinned by its package-lock.json, installed with `npm ci`) and type-checks it with
+`tsc --noEmit`.
 """
 
 import os
@@ -92,10 +95,22 @@ def main() -> int:
         )  # fmt: skip
         log("Run the session through the generated client")
         flow = BASE_DIR / "tests" / "clients" / "python_flow.py"
-        return subprocess.run(
+        status = subprocess.run(
             [*UV_TOOL, "python", str(flow), base],
             cwd=BASE_DIR, env={**os.environ, "PYTHONPATH": str(workdir)},
         ).returncode  # fmt: skip
+        if status:
+            return status
+        log("Generate the TypeScript client (@hey-api/openapi-ts) and tsc --noEmit")
+        ts = BASE_DIR / "tests" / "clients" / "ts"
+        for command in (
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            ["npm", "run", "-s", "generate", "--", str(schema)],
+            ["npm", "run", "-s", "check"],
+        ):
+            subprocess.run(command, cwd=ts, check=True, stdout=subprocess.DEVNULL)
+        log("clients passed")
+        return 0
     finally:
         if server is not None:
             stop(server, timeout=15)
