@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 import pytest
+from rest_framework.test import APIClient
 
 
 def test_liveness_answers_healthy(api_client):
@@ -29,6 +30,18 @@ def test_health_refuses_post_with_json_405(api_client):
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert response["Allow"] == "GET, HEAD"
     assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("method", ["POST", "QUERY", "DELETE"])
+@pytest.mark.parametrize("path", ["/health", "/health/ready"])
+def test_health_answers_405_to_other_methods_even_with_csrf_checks(method, path):
+    # Browsers and fuzzers send no CSRF token; the test client skips the check.
+    client = APIClient(enforce_csrf_checks=True)
+
+    response = client.generic(method, path)
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response["Allow"] == "GET, HEAD"
 
 
 @pytest.mark.live
