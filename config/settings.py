@@ -106,6 +106,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After this many cache failures in a row, a process stops calling the cache for this
+# many seconds (config/breaker.py).
+CACHE_BREAKER_FAILURES = env.int("CACHE_BREAKER_FAILURES", default=3)
+CACHE_BREAKER_OPEN_SECONDS = env.float("CACHE_BREAKER_OPEN_SECONDS", default=10.0)
 
 # APPS
 # ------------------------------------------------------------------------------
