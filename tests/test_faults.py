@@ -60,7 +60,9 @@ def test_stalled_database_answers_503_within_5_s_and_recovers(
 ):
     proxy, url = db_proxy
     token = token_pair_issue(user=UserFactory())["access_token"]
-    server = live_server_factory(extra_env={"DATABASE_URL": url}, workers=1)
+    server = live_server_factory(
+        extra_env={"DATABASE_URL": url, "DATABASE_STALL_TIMEOUT": "4"}, workers=1
+    )
     me = f"{server.url}/api/v1/users/me"
     assert call(me, token)[0] == HTTPStatus.OK  # a persistent connection is open
 
