@@ -46,6 +46,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"].setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
     )
+    # An established connection whose peer vanishes (a partition): keepalives probe
+    # an idle one, tcp_user_timeout ends one with unacknowledged data, both in about
+    # 5 s. The server ends a runaway statement. A frozen peer that still acknowledges
+    # is config/dbwatchdog.py's job.
+    DATABASES["default"]["OPTIONS"].setdefault("keepalives", 1)
+    DATABASES["default"]["OPTIONS"].setdefault("keepalives_idle", 5)
+    DATABASES["default"]["OPTIONS"].setdefault("keepalives_interval", 1)
+    DATABASES["default"]["OPTIONS"].setdefault("keepalives_count", 3)
+    DATABASES["default"]["OPTIONS"].setdefault("tcp_user_timeout", 5000)
+    _statement_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=4000)
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "options", f"-c statement_timeout={_statement_ms}"
+    )
     if env.bool("DATABASE_POOL", default=False):
         # psycopg's pool, one per worker process; persistent connections must be off.
         DATABASES["default"]["OPTIONS"]["pool"] = {
@@ -69,6 +82,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
+# A request whose database stops answering loses its connection after this many
+# seconds and answers 503 (config/dbwatchdog.py); 0 turns the watchdog off.
+DATABASE_STALL_TIMEOUT = env.float("DATABASE_STALL_TIMEOUT", default=4.0)
+
 # CACHES
 # ------------------------------------------------------------------------------
 # Redis is the shared cache (rate-limit counters live here); local memory when unset.
@@ -89,6 +106,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After this many cache failures in a row, a process stops calling the cache for this
+# many seconds (config/breaker.py).
+CACHE_BREAKER_FAILURES = env.int("CACHE_BREAKER_FAILURES", default=3)
+CACHE_BREAKER_OPEN_SECONDS = env.float("CACHE_BREAKER_OPEN_SECONDS", default=10.0)
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -152,6 +173,8 @@ MIDDLEWARE = [
     # Next, so that no error under /api/ or /health leaves as an HTML page (and the
     # JSON that replaces it still gets the headers above).
     "config.exceptions.JSONErrorMiddleware",
+    # Inside the JSON errors, so that a stalled database ends as their 503.
+    "config.dbwatchdog.database_watchdog_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -44,3 +44,8 @@ if "DJANGO_STATIC_ROOT" not in os.environ:
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         },
     }
+
+# A test's whole transaction shares one connection, and a loaded CI machine can make
+# a request slow: the stall watchdog would break the test. tests/test_faults.py sets
+# the production default (4 s) for the servers it starts.
+DATABASE_STALL_TIMEOUT = env.float("DATABASE_STALL_TIMEOUT", default=30.0)  # noqa: F405

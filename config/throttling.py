@@ -33,6 +33,8 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions, status, throttling
 from rest_framework.settings import api_settings
 
+from config.breaker import cache_breaker
+
 logger = logging.getLogger(__name__)
 
 # Errors of a cache that cannot be reached (redis-py's own, or a socket error).
@@ -78,7 +80,10 @@ def hit(key: str, *, timeout: int) -> int:
     """Count one hit on a counter that expires after timeout; return the new count."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
-        return _hit_redis(backend, key, timeout=timeout)
+        # Through the breaker: a hung Redis then fails fast (config/breaker.py).
+        return cache_breaker.call(
+            lambda: _hit_redis(backend, key, timeout=timeout), CACHE_ERRORS
+        )
     # Other backends (local memory in development and tests): add, then increment.
     backend.add(key, 0, timeout=timeout)
     try:

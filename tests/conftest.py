@@ -264,3 +264,13 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         pytest.skip(f"Redis at TEST_REDIS_URL is unreachable: {type(exc).__name__}")
     return url
+
+
+@pytest.fixture(autouse=True)
+def _closed_cache_breaker() -> Iterator[None]:
+    """Start and end every test with the cache breaker closed: it is per process."""
+    from config.breaker import cache_breaker
+
+    cache_breaker.reset()
+    yield
+    cache_breaker.reset()

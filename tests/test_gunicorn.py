@@ -51,6 +51,8 @@ def test_default_is_one_sync_worker_per_core_no_access_log():
     assert setting(result.stdout, "threads") == "1"
     assert setting(result.stdout, "accesslog") == "None"
     assert setting(result.stdout, "graceful_timeout") == "25"
+    # No leak measured: recycling is off, so it never takes every worker at once.
+    assert setting(result.stdout, "max_requests") == "0"
 
 
 def test_workers_class_threads_and_timeouts_come_from_the_environment():

@@ -1,0 +1,151 @@
+"""Faults between the service and its dependencies, through tests/support/faultproxy.
+
+Each test starts gunicorn on the test database (PostgreSQL) or Redis behind the
+proxy, injects a fault and asserts what a client gets, with timings as bounds.
+"""
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http import HTTPStatus
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.db import connection
+
+from tests.conftest import database_url
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.faultproxy import FaultProxy
+from users.services import token_pair_issue
+
+pytestmark = pytest.mark.live
+
+
+def call(
+    url: str, token: str = "", timeout: float = 20
+) -> tuple[int, dict, str, float]:
+    """GET url; return status, headers, body and the seconds it took (0: no answer)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    started = time.monotonic()
+    try:
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            result = response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        result = error.code, dict(error.headers), error.read().decode()
+    except OSError:
+        result = 0, {}, ""
+    return (*result, time.monotonic() - started)
+
+
+@pytest.fixture
+def db_proxy(transactional_db) -> Iterator[tuple[FaultProxy, str]]:
+    """A fault proxy in front of the test database, and the URL through it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+    parts = urlsplit(database_url())
+    proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or 5432).start()
+    netloc = parts.netloc.rsplit("@", 1)
+    user = f"{netloc[0]}@" if len(netloc) == 2 else ""
+    yield proxy, urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
+    proxy.stop()
+
+
+@pytest.mark.parametrize("freeze", ["freeze", "hang"])
+def test_stalled_database_answers_503_within_5_s_and_recovers(
+    live_server_factory, db_proxy, freeze
+):
+    proxy, url = db_proxy
+    token = token_pair_issue(user=UserFactory())["access_token"]
+    server = live_server_factory(
+        extra_env={"DATABASE_URL": url, "DATABASE_STALL_TIMEOUT": "4"}, workers=1
+    )
+    me = f"{server.url}/api/v1/users/me"
+    assert call(me, token)[0] == HTTPStatus.OK  # a persistent connection is open
+
+    proxy.set_mode(freeze)
+    stalled = [call(me, token) for _ in range(2)]
+
+    for status, headers, body, seconds in stalled:
+        assert status == HTTPStatus.SERVICE_UNAVAILABLE
+        assert seconds < 5
+        assert int(headers["Retry-After"]) > 0
+        assert "detail" in json.loads(body)
+    proxy.set_mode("pass")
+    deadline = time.monotonic() + 10
+    while call(me, token)[0] != HTTPStatus.OK:
+        assert time.monotonic() < deadline, "no recovery within 10 s"
+        time.sleep(0.2)
+    assert "Traceback" not in server.log.read_text()
+
+
+def post(url: str, data: dict) -> tuple[int, float]:
+    """POST a form; return the status (0: no answer) and the seconds it took."""
+    started = time.monotonic()
+    body = urllib.parse.urlencode(data).encode()
+    try:
+        with urllib.request.urlopen(url, body, timeout=20) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError:
+        status = 0
+    return status, time.monotonic() - started
+
+
+def timed_run(url: str, token: str, count: int) -> float:
+    """GET url count times in a row; return the seconds, asserting every 200."""
+    started = time.monotonic()
+    for _ in range(count):
+        assert call(url, token)[0] == HTTPStatus.OK
+    return time.monotonic() - started
+
+
+def test_hung_redis_opens_the_breaker_keeps_throughput_and_closes_again(
+    live_server_factory, redis_url
+):
+    parts = urlsplit(redis_url)
+    proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or 6379).start()
+    try:
+        user = UserFactory()
+        token = token_pair_issue(user=user)["access_token"]
+        server = live_server_factory(
+            workers=1,
+            extra_env={
+                "REDIS_URL": f"redis://127.0.0.1:{proxy.port}{parts.path}",
+                "RATE_LIMITS_ENABLED": "true",
+                "RATE_LIMIT_USER": "100000/min",
+                "CACHE_BREAKER_OPEN_SECONDS": "3",
+            },
+        )
+        items = f"{server.url}/api/v1/items/"
+        login = f"{server.url}/api/v1/auth/login"
+        credentials = {"username": user.email, "password": DEFAULT_PASSWORD}
+        timed_run(items, token, 5)  # warm up
+        normal = timed_run(items, token, 20)
+
+        proxy.set_mode("hang")
+        proxy.set_mode("kill")  # drops the pooled connections...
+        proxy.set_mode("hang")  # ...so that new ones are accepted and never answered
+        timed_run(items, token, 3)  # three timeouts open the breaker
+        hung = timed_run(items, token, 20)
+        refused, refused_in = post(login, credentials)
+
+        assert hung < 2 * normal + 0.5, (hung, normal)
+        assert refused == HTTPStatus.SERVICE_UNAVAILABLE
+        assert refused_in < 0.3
+        proxy.set_mode("pass")
+        deadline = time.monotonic() + 15
+        while post(login, credentials)[0] != HTTPStatus.OK:
+            assert time.monotonic() < deadline, "the breaker did not close"
+            time.sleep(0.5)
+        log = server.log.read_text()
+        assert "cache circuit breaker open" in log
+        assert "cache circuit breaker closed" in log
+        metrics = call(f"{server.url}/metrics")[2]
+        assert 'cache_breaker_transitions_total{state="open"} 1.0' in metrics
+    finally:
+        proxy.stop()
