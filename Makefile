@@ -12,7 +12,7 @@ RUN_MANAGE = $(RUN) python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients
+.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients compare loc
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -104,3 +104,13 @@ BENCH_ARGS ?=
 bench: install-dev ## wrk on GET /api/v1/items/ under gunicorn settings (PostgreSQL; docs/benchmarks.md)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 	@$(UV) run --frozen python scripts/bench.py $(BENCH_ARGS)
+
+# --- Side by side with FastAPI (docs/comparison.md) ---
+compare: install-dev ## Benchmark ours, the FastAPI twin and the floor; rewrite docs/comparison.md (QUICK=1: a 1-minute smoke run)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
+	@QUICK="$(QUICK)" ROUNDS="$(ROUNDS)" DURATION="$(DURATION)" CONNECTIONS="$(CONNECTIONS)" \
+		WORKERS="$(WORKERS)" SERVERS="$(SERVERS)" $(UV) run --frozen python scripts/compare.py $(COMPARE_ARGS)
+	@$(UV) run --frozen python scripts/loc.py
+
+loc: ## Count lines of code per concern, ours and the twin's; dependency counts (docs/comparison.md)
+	@$(UV) run --frozen python scripts/loc.py

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from serving import stop, wait_until_up
+from serving import cpu_seconds, stop, to_ms, wait_until_up
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIGS = (
@@ -38,7 +38,6 @@ Item.objects.bulk_create(
 )
 print("TOKEN=" + token_pair_issue(user=user)["access_token"])
 """
-UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
 def parse_args() -> argparse.Namespace:
@@ -127,12 +126,6 @@ def start_server(args, env, worker_class, workers, threads, log) -> subprocess.P
     return process
 
 
-def to_ms(value: str) -> float:
-    """Turn a wrk duration such as 12.5ms or 900.00us into milliseconds."""
-    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", value).groups()
-    return float(number) * UNITS_MS[unit]
-
-
 def wrk(args, token: str, duration: str) -> dict[str, float]:
     """Run wrk once; return requests/s, p99 (ms) and the count of errors."""
     out = subprocess.run(
@@ -154,20 +147,6 @@ def wrk(args, token: str, duration: str) -> dict[str, float]:
         "non2xx": int(errors.group(1)) if errors else 0,
         "timeouts": int(timeouts.group(1)) if timeouts else 0,
     }
-
-
-def cpu_seconds(master: int) -> float:
-    """CPU time (user + system) used so far by gunicorn's master and its workers."""
-    tick = os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    total = 0.0
-    for pid in [str(master), *children]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:  # a worker recycled between the two reads
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def run_setting(args, env, token, config) -> dict[str, float]:

@@ -31,7 +31,8 @@ from psycopg_pool import ConnectionPool
 # ------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1/floor")
 # The floor is never deployed: a fixed development key when none is given.
-JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY") or "floor-development-key-never-used-in-production"
+DEV_KEY = "floor-development-key-never-used-in-production"
+JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY") or DEV_KEY
 ACCESS_TOKEN_SECONDS = int(os.environ.get("ACCESS_TOKEN_MINUTES", "30")) * 60
 REFRESH_TOKEN_SECONDS = int(os.environ.get("REFRESH_TOKEN_DAYS", "7")) * 86400
 POOL_SIZE = int(os.environ.get("FLOOR_POOL_SIZE", "4"))
@@ -326,7 +327,8 @@ def login(environ: dict[str, Any]) -> tuple[int, Any, Headers]:
             [username],
         ).fetchone()
         try:
-            HASHER.verify(row[1].removeprefix("argon2") if row else DUMMY_HASH, password)
+            stored = row[1].removeprefix("argon2") if row else DUMMY_HASH
+            HASHER.verify(stored, password)
         except argon2.exceptions.VerificationError:
             row = None
         if row is None:
@@ -369,7 +371,8 @@ def bounded(query: dict[str, str], name: str, default: int, high: int) -> int:
     value = int(raw)
     low = 1 if name == "limit" else 0
     if not low <= value <= high:
-        raise HTTPError(400, {name: [f"Ensure this value is between {low} and {high}."]})
+        message = f"Ensure this value is between {low} and {high}."
+        raise HTTPError(400, {name: [message]})
     return value
 
 
@@ -379,9 +382,12 @@ def item_list(environ: dict[str, Any]) -> tuple[int, Any, Headers]:
     query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
     limit = bounded(query, "limit", 100, 100)
     skip = bounded(query, "skip", 0, 2**53 - 1)
-    where, params = ("", []) if user["is_superuser"] else (" WHERE owner_id = %s", [user["id"]])
+    where, params = " WHERE owner_id = %s", [user["id"]]
+    if user["is_superuser"]:
+        where, params = "", []
     with db().connection() as conn:
-        count = conn.execute(f"SELECT COUNT(*) FROM items_item{where}", params).fetchone()[0]
+        count = conn.execute(f"SELECT COUNT(*) FROM items_item{where}", params)
+        count = count.fetchone()[0]
         rows = []
         if count and skip < count:
             rows = (
@@ -408,7 +414,8 @@ def visible_item(conn: Any, user: dict[str, Any], item_id: int) -> dict[str, Any
     if not user["is_superuser"]:
         sql += " AND owner_id = %s"
         params.append(user["id"])
-    row = conn.cursor(row_factory=dict_row).execute(sql + " LIMIT 21", params).fetchone()
+    cursor = conn.cursor(row_factory=dict_row)
+    row = cursor.execute(sql + " LIMIT 21", params).fetchone()
     if row is None:
         raise HTTPError(404, "No Item matches the given query.")
     return row
@@ -438,7 +445,8 @@ def item_detail(environ: dict[str, Any], item_id: int) -> tuple[int, Any, Header
     """Read (GET) or update (PATCH) one visible item."""
     method = environ["REQUEST_METHOD"]
     if method not in ("GET", "PATCH"):
-        raise HTTPError(405, f'Method "{method}" not allowed.', [("Allow", "GET, PATCH")])
+        allow = [("Allow", "GET, PATCH")]
+        raise HTTPError(405, f'Method "{method}" not allowed.', allow)
     user = current_user(environ)
     changes: dict[str, Any] = {}
     if method == "PATCH":
@@ -479,9 +487,7 @@ def dispatch(environ: dict[str, Any]) -> tuple[int, Any, Headers]:
     if methods is not None:
         view = methods.get(environ["REQUEST_METHOD"])
         if view is None:
-            raise HTTPError(
-                405, "Method not allowed.", [("Allow", ", ".join(methods))]
-            )
+            raise HTTPError(405, "Method not allowed.", [("Allow", ", ".join(methods))])
         return view(environ)
     if match := ITEM_PATH.fullmatch(path):
         return item_detail(environ, int(match[1]))
