@@ -110,7 +110,6 @@ compare: install-dev ## Benchmark ours, the FastAPI twin and the floor; rewrite 
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
 	@QUICK="$(QUICK)" ROUNDS="$(ROUNDS)" DURATION="$(DURATION)" CONNECTIONS="$(CONNECTIONS)" \
 		WORKERS="$(WORKERS)" SERVERS="$(SERVERS)" $(UV) run --frozen python scripts/compare.py $(COMPARE_ARGS)
-	@$(UV) run --frozen python scripts/loc.py
 
 loc: ## Count lines of code per concern, ours and the twin's; dependency counts (docs/comparison.md)
 	@$(UV) run --frozen python scripts/loc.py

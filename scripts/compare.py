@@ -17,12 +17,14 @@ CONNECTIONS, WORKERS override), or `uv run python scripts/compare.py --help`.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import re
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -35,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import loc
 from serving import cpu_seconds, free_port, leaf_rss_mb, stop, wait_until_up
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -416,10 +419,18 @@ class _Alive:
 
 
 def halt(server: Server) -> None:
-    """Stop a server that this script started."""
-    if server.process is not None:
-        stop(server.process, timeout=30)
-        server.process = None
+    """Stop a server that this script started, and every process it left behind.
+
+    The server runs in a session of its own (start_new_session), so a worker that
+    outlives its master (killed after the grace time) is found by its group.
+    """
+    if server.process is None:
+        return
+    group = server.process.pid
+    stop(server.process, timeout=30)
+    server.process = None
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
 
 
 # SEEDING, THROUGH EACH SERVER'S OWN API
@@ -561,6 +572,11 @@ def lua_script(request: dict[str, Any]) -> str:
     )
 
 
+def login_duration(args: argparse.Namespace) -> int:
+    """Seconds of a login cell: at least 5, as a busy machine needs 2 s a login."""
+    return max(args.duration, 5)
+
+
 def connections_for(name: str, args: argparse.Namespace) -> int:
     """Connections for a scenario: login, which costs ~0.1 CPU-s, gets 2 a worker.
 
@@ -639,7 +655,7 @@ def measure(
     root = server.process.pid if server.process else None
     cpu_before = cpu_seconds(root) if root else 0.0
     # A login costs a tenth of a CPU-second: one-second cells would hold none.
-    duration = max(args.duration, 3) if name == "login" else args.duration
+    duration = login_duration(args) if name == "login" else args.duration
     result = run_wrk(server, name, args, workdir, duration)
     if root and result.get("requests"):
         cpu = cpu_seconds(root) - cpu_before
@@ -743,7 +759,8 @@ def render(result: dict[str, Any], docs: Path, img_dir: Path) -> str:
         f"- Command: `{result['command']}`",
         f"- wrk {settings['wrk_threads']} threads, {settings['connections']} "
         f"connections ({settings['login_connections']} for login), "
-        f"{settings['duration']} s a cell, {settings['rounds']} interleaved rounds, "
+        f"{settings['duration']} s a cell ({settings['login_duration']} s for login), "
+        f"{settings['rounds']} interleaved rounds, "
         f"medians; {settings['workers']} worker processes a server; one PostgreSQL; "
         "every answer 2xx.",
         "",
@@ -992,6 +1009,7 @@ def main(argv: list[str] | None = None) -> int:
             "duration": args.duration,
             "connections": args.connections,
             "login_connections": connections_for("login", args),
+            "login_duration": login_duration(args),
             "workers": args.workers,
             "wrk_threads": args.wrk_threads,
             "servers": args.servers,
@@ -1021,6 +1039,7 @@ def main(argv: list[str] | None = None) -> int:
     for chart in charts(result, args.img_dir):
         log(f"==> chart {chart}")
     update_docs(args.docs, text)
+    loc.update(args.docs)  # lines of code and dependencies, beside the numbers
     log(f"==> updated {args.docs}")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
