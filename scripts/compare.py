@@ -996,6 +996,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in servers:
             halt(server)
+            if server.name in RAISED_RATES and not server.external:
+                with contextlib.suppress(Exception):  # leave no counters behind
+                    flush_redis(server.env["REDIS_URL"])
         for name in created:
             recreate_database(
                 args.database_url, f"{args.db_prefix}_{name}", create=False

@@ -135,3 +135,23 @@ def test_a_list_without_x_total_count_or_a_socket_error_is_invalid():
     assert result["p99_ms"] == 9.0
     assert with_timeouts["valid"] is False
     assert with_timeouts["socket_errors"] == 4
+
+
+def test_loc_counts_code_lines_and_the_packages_of_a_lock(tmp_path):
+    sys.path.insert(0, str(BASE_DIR / "scripts"))
+    try:
+        import loc
+    finally:
+        sys.path.pop(0)
+    source = tmp_path / "module.py"
+    source.write_text(
+        '"""Doc."""\n\n# a comment\nimport os  # why\n\n\nprint(os.sep)\n'
+    )
+
+    lines = loc.code_lines(source)
+    floor = loc.dependencies(BASE_DIR / "comparison" / "floor")
+
+    assert lines == 3
+    assert floor["direct"] == 6
+    assert floor["direct"] < floor["runtime"] <= floor["locked"]
+    assert loc.dependencies(tmp_path) is None  # no pyproject.toml, no lock
