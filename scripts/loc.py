@@ -222,12 +222,13 @@ def render(docs: Path) -> str:
         for p in (BASE_DIR / SHARED_TESTS).rglob("*.py")
         if "__pycache__" not in p.parts
     ]
-    lines += [
-        "",
-        f"Shared by both: the black-box contract suite, {len(shared)} files, "
-        f"{sum(code_lines(p) for p in shared):,} lines "
-        f"([{SHARED_TESTS}/](../{SHARED_TESTS}/)).",
-    ]
+    if shared:
+        lines += [
+            "",
+            f"Shared by both: the black-box contract suite, {len(shared)} files, "
+            f"{sum(code_lines(p) for p in shared):,} lines "
+            f"([{SHARED_TESTS}/](../{SHARED_TESTS}/)).",
+        ]
     if not twin_present:
         lines.append("\n_The twin is not in this checkout: its column is empty._")
     lines += [
