@@ -573,12 +573,12 @@ def lua_script(request: dict[str, Any]) -> str:
 
 
 def login_duration(args: argparse.Namespace) -> int:
-    """Seconds of a login cell: at least 5, as a busy machine needs 2 s a login."""
-    return max(args.duration, 5)
+    """Seconds of a login cell: at least 8, as a busy machine needs 2 to 4 s a login."""
+    return max(args.duration, 8)
 
 
 def connections_for(name: str, args: argparse.Namespace) -> int:
-    """Connections for a scenario: login, a tenth of a CPU-second, gets one a worker.
+    """Connections for a scenario: login (Argon2id) gets one a worker.
 
     Argon2id with parallelism 8 keeps the cores busy with one login a worker; more
     connections would only queue (and wrk would count timeouts on a busy machine).
@@ -654,7 +654,7 @@ def measure(
     """One cell: wrk on one scenario, with the CPU time and memory of the server."""
     root = server.process.pid if server.process else None
     cpu_before = cpu_seconds(root) if root else 0.0
-    # A login costs a tenth of a CPU-second: one-second cells would hold none.
+    # A login costs tenths of a CPU-second: one-second cells would hold none.
     duration = login_duration(args) if name == "login" else args.duration
     result = run_wrk(server, name, args, workdir, duration)
     if root and result.get("requests"):
