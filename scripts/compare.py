@@ -214,6 +214,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--docs", type=Path, default=BASE_DIR / "docs/comparison.md")
     parser.add_argument("--img-dir", type=Path, default=BASE_DIR / "docs" / "img")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="run nothing: redraw the charts and the page from a saved result",
+    )
     args = parser.parse_args(argv)
     defaults = (1, 1, 8) if args.quick else (3, 10, 32)
     args.rounds = args.rounds or defaults[0]
@@ -223,7 +228,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.servers = [name.strip() for name in args.servers.split(",") if name.strip()]
     if not args.servers:
         args.servers = list(SERVERS)
-        if not (args.twin_dir / "serve").exists():
+        if not (args.twin_dir / "serve").exists() and not args.from_json:
             args.servers.remove("twin")
             log(
                 f"!!! The FastAPI twin is missing ({args.twin_dir}/serve): comparing "
@@ -728,7 +733,7 @@ def number(value: float | None, digits: int = 0) -> str:
     if value is None:
         return "-"
     if digits == 0 and value < 10:
-        digits = 1
+        digits = 1 if value >= 1 else 2
     return f"{value:,.{digits}f}"
 
 
@@ -856,6 +861,8 @@ def render(result: dict[str, Any], docs: Path, img_dir: Path) -> str:
         f"![Requests per second by scenario]({relative}/compare-rps.png)",
         "",
         f"![p99 latency by scenario]({relative}/compare-p99.png)",
+        "",
+        f"![CPU time per request by scenario]({relative}/compare-cpu.png)",
     ]
     return "\n".join(lines)
 
@@ -874,6 +881,11 @@ def charts(result: dict[str, Any], img_dir: Path) -> list[Path]:
     for metric, title, filename in (
         ("rps", "Requests per second (higher is better)", "compare-rps.png"),
         ("p99_ms", "p99 latency, ms (lower is better)", "compare-p99.png"),
+        (
+            "cpu_ms_per_request",
+            "CPU ms per request (lower is better)",
+            "compare-cpu.png",
+        ),
     ):
         figure, axes = plt.subplots(figsize=(10, 4.5), dpi=100)
         width = 0.8 / max(len(present), 1)
@@ -931,6 +943,8 @@ def command_line(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Set up every server, run the rounds, write the results; 1 when INVALID."""
     args = parse_args(argv)
+    if args.from_json:
+        return publish(json.loads(args.from_json.read_text()), args)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     if "twin" in args.servers and not (args.twin_dir / "serve").exists():
@@ -1043,12 +1057,20 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{args.docs} was not updated. Server logs: {workdir}")
         log("!" * 72)
         return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    return publish(result, args)
+
+
+def publish(result: dict[str, Any], args: argparse.Namespace) -> int:
+    """Draw the charts and rewrite the page from a valid result."""
+    if not result["valid"]:
+        log("An INVALID result is not published.")
+        return 1
     for chart in charts(result, args.img_dir):
         log(f"==> chart {chart}")
-    update_docs(args.docs, text)
+    update_docs(args.docs, render(result, args.docs, args.img_dir))
     loc.update(args.docs)  # lines of code and dependencies, beside the numbers
     log(f"==> updated {args.docs}")
-    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
