@@ -468,3 +468,24 @@ def test_a_missing_full_name_is_documented_as_null(schema):
     user = schema["components"]["schemas"]["User"]["properties"]["full_name"]
 
     assert user["nullable"] is True
+
+
+def test_no_schema_offers_the_same_alternative_twice(schema):
+    def alternatives(node):
+        if isinstance(node, dict):
+            for key in ("oneOf", "anyOf"):
+                if key in node:
+                    yield node[key]
+            for value in node.values():
+                yield from alternatives(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from alternatives(value)
+
+    found = list(alternatives(schema))
+
+    # ReDoc writes duplicates as "string or string", "(string or null) or ...".
+    for options in found:
+        texts = [json.dumps(option, sort_keys=True) for option in options]
+        assert len(set(texts)) == len(texts), options
+    assert all(len(options) > 1 for options in found)
