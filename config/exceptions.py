@@ -9,6 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from django.conf import settings
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -24,6 +31,14 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 JSON_ERROR_PREFIXES = ("/api/", "/health")
+
+
+class RequestTooLarge(exceptions.APIException):
+    """A body over the size limit (Django's DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
+    default_code = "request_too_large"
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -61,6 +76,26 @@ def _only_non_field_errors(data: Any) -> bool:
     )
 
 
+def _client_error(exc: SuspiciousOperation) -> exceptions.APIException:
+    """Turn a request Django finds absurd (100,000 form fields) into a 4xx.
+
+    Django's own handler would log it at error level with a traceback; it is the
+    client's doing, so it is one warning line.
+    """
+    logger.warning("request refused: %s", type(exc).__name__)
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(
+            "Request body too large: the limit is "
+            f"{settings.MAX_REQUEST_BODY_BYTES} bytes."
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return exceptions.ParseError(
+            "Too many form fields: the limit is "
+            f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}."
+        )
+    return exceptions.ParseError("Malformed request.")
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Run DRF's handler, with every error body under a "detail" key.
 
@@ -69,6 +104,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, SuspiciousOperation):
+        exc = _client_error(exc)
     elif database_down(exc):
         exc = ServiceUnavailable()
     response = exception_handler(exc, context)

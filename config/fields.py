@@ -1,5 +1,6 @@
 """Serializer fields that refuse wrong types, and fast, exact output helpers."""
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -7,6 +8,8 @@ from django.db.models import Model
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
+
+from config.validators import validate_ascii_local_part
 
 MAX_ID_DIGITS = 18  # every such number fits PostgreSQL's bigint: no overflow in a query
 
@@ -26,15 +29,54 @@ def id_from_text(value: object) -> int | None:
     return None
 
 
+# C0 control characters (U+0000 to U+001F): invisible, and in a title, a name or an
+# email only ever a client's bug or an attack on whoever displays the text.
+C0_CONTROLS = "".join(chr(code) for code in range(0x20))
+# What free text (a description) may hold of them: tab and line breaks.
+TEXT_CONTROLS = "\t\n\r"
+
+
+def _controls_pattern(allowed: str) -> re.Pattern[str] | None:
+    refused = "".join(char for char in C0_CONTROLS if char not in allowed)
+    return re.compile(f"[{re.escape(refused)}]") if refused else None
+
+
 class StrictStringMixin:
     """Accept only a JSON string, no longer than max_length as sent.
 
     DRF turns 5 into "5", and checks max_length after trimming whitespace, so a
     title of 255 characters plus leading spaces passed although the schema (and
-    the client's own validation) says 255 at most.
+    the client's own validation) says 255 at most. C0 control characters are
+    refused, but for those named in `allowed_controls` (NUL never passes: DRF
+    refuses it, and PostgreSQL text cannot hold it).
     """
 
+    default_error_messages = {
+        "control_character": "Control characters (U+0000 to U+001F) are not allowed.",
+        "text_control_character": (
+            "Control characters (U+0000 to U+001F) other than tab, line feed and "
+            "carriage return are not allowed."
+        ),
+    }
     max_length: int | None
+
+    def __init__(self, *, allowed_controls: str = "", **kwargs: Any) -> None:
+        self.allowed_controls = allowed_controls
+        self._refused_controls = _controls_pattern(allowed_controls)
+        self._controls_error = (
+            "text_control_character" if allowed_controls else "control_character"
+        )
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        """Refuse control characters first: DRF returns blank text unvalidated."""
+        if (
+            isinstance(data, str)
+            and self._refused_controls
+            and self._refused_controls.search(data)
+        ):
+            self.fail(self._controls_error)  # type: ignore[attr-defined]
+        return super().run_validation(data)  # type: ignore[misc]
 
     def to_internal_value(self, data: Any) -> str:
         """Refuse a non-string, and a string over max_length before trimming."""
@@ -51,6 +93,10 @@ class StrictCharField(StrictStringMixin, serializers.CharField):
 
 class StrictEmailField(StrictStringMixin, serializers.EmailField):
     """An email field that accepts only a JSON string of at most max_length."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(validate_ascii_local_part)
 
 
 def iso_datetime(value: datetime | None) -> str | None:

@@ -43,6 +43,12 @@ if worker_class not in ("sync", "gthread"):
     )
 # More than one thread turns a sync worker into a gthread one, so 1 for sync.
 threads = _int("GUNICORN_THREADS", 4 if worker_class == "gthread" else 1)
+# gunicorn's classes, answering their own errors (414, 431, 400) as JSON.
+worker_class = (
+    "config.workers.ThreadWorker"
+    if worker_class == "gthread" or threads > 1
+    else "config.workers.SyncWorker"
+)
 
 # SIGTERM: stop accepting, let in-flight requests finish for up to graceful_timeout
 # seconds, then exit. docker-compose's stop_grace_period must be longer than this.

@@ -145,6 +145,34 @@ def configure_structlog(*, level: str, fmt: str, file: TextIO | None = None) -> 
     )
 
 
+# Django logs these refusals of a client's request (a 400) at error level, with a
+# traceback: one warning line says it all.
+CLIENT_ERROR_LOGGERS = [
+    f"django.security.{name}"
+    for name in (
+        "DisallowedHost",
+        "DisallowedRedirect",
+        "RequestDataTooBig",
+        "SuspiciousFileOperation",
+        "SuspiciousMultipartForm",
+        "SuspiciousOperation",
+        "TooManyFieldsSent",
+        "TooManyFilesSent",
+    )
+]
+
+
+class ClientErrorFilter(logging.Filter):
+    """Log a refused client request as one warning line, without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Demote an error record to a warning and drop its traceback."""
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
 def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
     """Configure structlog; return the LOGGING dict that gives the stdlib its format."""
     configure_structlog(level=level, fmt=fmt)
@@ -162,6 +190,7 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
                 ],
             },
         },
+        "filters": {"client_error": {"()": ClientErrorFilter}},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": "structlog"},
         },
@@ -174,6 +203,7 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
             "django.request": {"level": "ERROR"},
             # At DEBUG this logs SQL with its parameters: password hashes and tokens.
             "django.db.backends": {"level": "INFO"},
+            **{name: {"filters": ["client_error"]} for name in CLIENT_ERROR_LOGGERS},
         },
     }
 

@@ -19,17 +19,19 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import Direction
 from rest_framework import fields, permissions
 
+from config.fields import C0_CONTROLS, TEXT_CONTROLS, StrictStringMixin
+
 LOGIN_URL = "/api/v1/auth/login"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Permissions that only ask for a login: anything else may answer 403.
 LOGIN_ONLY_PERMISSIONS = (permissions.AllowAny, permissions.IsAuthenticated)
-# The strings DRF accepts: no NUL character (PostgreSQL text can't hold one), and,
-# where blank is refused, something left once trimmed (DRF trims, then refuses "").
-NO_NUL_PATTERN = r"^[^\x00]*$"
-NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# The strings DRF accepts: no NUL character (PostgreSQL text can't hold one), no C0
+# control character where config.fields refuses them, and, where blank is refused,
+# something left once trimmed (DRF trims, then refuses "").
+NUL = r"\x00"
 # Where blank is allowed drf-spectacular writes oneOf [pattern, {maxLength: 0}], so
-# the pattern must not match "" as well.
-NON_EMPTY_NO_NUL_PATTERN = r"^[^\x00]+$"
+# the pattern must not match "" as well (readable_schema folds the two together).
+NON_EMPTY_SUFFIX = "]+$"
 
 ERROR_DETAIL = "ErrorDetail"
 VALIDATION_ERROR = "ValidationErrorDetail"
@@ -152,6 +154,38 @@ class LoginSerializerScheme(OpenApiSerializerExtension):
         return schema
 
 
+def _character_class(characters: str) -> str:
+    """Write characters as a regex class body, in ranges: `\\x00-\\x08\\x0b`."""
+    codes = sorted(ord(char) for char in characters)
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        rf"\x{first:02x}"
+        + (rf"-\x{last:02x}" if last > first + 1 else "")
+        + (rf"\x{last:02x}" if last == first + 1 else "")
+        for first, last in ranges
+    )
+
+
+def _refused_characters(field: fields.CharField) -> tuple[str, str]:
+    """Return the control characters a field refuses, as a regex class and in words."""
+    if not isinstance(field, StrictStringMixin):
+        return NUL, ""  # DRF refuses NUL in every CharField
+    refused = "".join(c for c in C0_CONTROLS if c not in field.allowed_controls)
+    if not field.allowed_controls:
+        return _character_class(refused), "No control characters (U+0000 to U+001F)."
+    if field.allowed_controls == TEXT_CONTROLS:
+        return _character_class(refused), (
+            "No control characters (U+0000 to U+001F) but tab, line feed and "
+            "carriage return."
+        )
+    return _character_class(refused + "\x00"), ""
+
+
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's AutoSchema, plus every error response the operation gives."""
 
@@ -166,12 +200,18 @@ class AutoSchema(SpectacularAutoSchema):
             and schema.get("type") == "string"
             and not {"format", "pattern", "enum"} & schema.keys()
         ):
+            refused, rule = _refused_characters(field)
             if field.allow_blank:
-                schema["pattern"] = NON_EMPTY_NO_NUL_PATTERN
+                schema["pattern"] = rf"^[^{refused}]+$"
             elif field.trim_whitespace:
-                schema["pattern"] = NOT_BLANK_PATTERN
+                schema["pattern"] = rf"^[^{refused}]*[^\s{refused}][^{refused}]*$"
+                rule = rule and f"Not blank once trimmed. {rule}"
             else:
-                schema["pattern"] = NO_NUL_PATTERN
+                schema["pattern"] = rf"^[^{refused}]*$"
+            if rule:  # the pattern in words, which ReDoc shows under the field
+                schema["description"] = " ".join(
+                    filter(None, [schema.get("description"), rule])
+                )
         return schema
 
     def _component(self, name: str) -> dict[str, str]:
@@ -363,9 +403,10 @@ def _readable(schema: Any) -> Any:
         and len(one_of) == 2
         and _is_blank_alternative(one_of[1])
         and isinstance(one_of[0], dict)
-        and one_of[0].get("pattern") == NON_EMPTY_NO_NUL_PATTERN
+        and one_of[0].get("pattern", "").endswith(NON_EMPTY_SUFFIX)
     ):
-        merged = {**one_of[0], "pattern": NO_NUL_PATTERN}
+        pattern = one_of[0]["pattern"].removesuffix(NON_EMPTY_SUFFIX) + "]*$"
+        merged = {**one_of[0], "pattern": pattern}
         if one_of[0].get("nullable") or one_of[1].get("nullable"):
             merged["nullable"] = True
         del schema["oneOf"]

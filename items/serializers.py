@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.fields import StrictCharField, iso_datetime, save_changed
+from config.fields import TEXT_CONTROLS, StrictCharField, iso_datetime, save_changed
 from items.models import Item
 
 
@@ -13,7 +13,11 @@ class ItemSerializer(serializers.ModelSerializer[Item]):
 
     title = StrictCharField(min_length=1, max_length=255)
     description = StrictCharField(
-        allow_null=True, allow_blank=True, required=False, default=None
+        allow_null=True,
+        allow_blank=True,
+        required=False,
+        default=None,
+        allowed_controls=TEXT_CONTROLS,  # free text: tabs and line breaks
     )
 
     class Meta:
@@ -23,6 +27,8 @@ class ItemSerializer(serializers.ModelSerializer[Item]):
 
     def update(self, instance: Item, validated_data: dict[str, Any]) -> Item:
         """Save only the fields the request changed, so the owner is never written."""
+        if not validated_data:  # PATCH {}: nothing to write, updated_at included
+            return instance
         for field, value in validated_data.items():
             setattr(instance, field, value)
         save_changed(instance, [*validated_data, "updated_at"])

@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
-from config.json import ORJSONParser
+from config.json import JSONRequestMixin, ORJSONParser
 from items.models import Item, ItemQuerySet
 from items.serializers import ItemFilterSerializer, ItemSerializer
 
@@ -22,7 +22,7 @@ from items.serializers import ItemFilterSerializer, ItemSerializer
     partial_update=extend_schema(summary="Update an item"),
     destroy=extend_schema(summary="Delete an item"),
 )
-class ItemViewSet(viewsets.ModelViewSet[Item]):
+class ItemViewSet(JSONRequestMixin, viewsets.ModelViewSet[Item]):
     """List, create, read, update and delete items: own ones, or all for a superuser."""
 
     serializer_class = ItemSerializer

@@ -47,7 +47,7 @@ def test_default_is_one_sync_worker_per_core_no_access_log():
 
     assert result.returncode == 0, result.stderr
     assert setting(result.stdout, "workers") == str(os.process_cpu_count())
-    assert setting(result.stdout, "worker_class") == "sync"
+    assert setting(result.stdout, "worker_class") == "config.workers.SyncWorker"
     assert setting(result.stdout, "threads") == "1"
     assert setting(result.stdout, "accesslog") == "None"
     assert setting(result.stdout, "graceful_timeout") == "25"
@@ -66,7 +66,7 @@ def test_workers_class_threads_and_timeouts_come_from_the_environment():
 
     assert result.returncode == 0, result.stderr
     assert setting(result.stdout, "workers") == "3"
-    assert setting(result.stdout, "worker_class") == "sync"
+    assert setting(result.stdout, "worker_class") == "config.workers.SyncWorker"
     assert setting(result.stdout, "threads") == "1"
     assert setting(result.stdout, "graceful_timeout") == "40"
     assert setting(result.stdout, "timeout") == "50"

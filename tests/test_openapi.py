@@ -429,3 +429,63 @@ def test_documented_503_when_database_unreachable(live_server_factory, user, sch
     body = json.loads(error.value.read())
     documented = operations(schema)[("get", "/api/v1/users/me")]["responses"]["503"]
     OAS30Validator(body_schema(schema, documented)).validate(body)
+
+
+TEXT_SAMPLES = ["Notes", " padded ", "a\x01b", "\x1b[31m", "tab\there", "a\nb", " "]
+
+
+@pytest.mark.parametrize(
+    ("component", "field", "body"),
+    [
+        ("ItemRequest", "title", lambda text: {"title": text}),
+        ("ItemRequest", "description", lambda text: {"title": "t", "description": text}),  # noqa: E501
+        ("UserCreateRequest", "full_name", None),
+    ],
+)  # fmt: skip
+def test_text_rules_are_patterns_that_agree_with_the_api_and_words(
+    schema, user_client, component, field, body
+):
+    documented = schema["components"]["schemas"][component]["properties"][field]
+    pattern = re.compile(documented["pattern"])
+
+    for number, text in enumerate(TEXT_SAMPLES):
+        if body is None:  # a registration
+            response = APIClient().post(
+                "/api/v1/users/",
+                {"email": f"u{number}@example.com",
+                 "password": "long enough", "full_name": text},
+                format="json",
+            )  # fmt: skip
+        else:
+            response = user_client.post("/api/v1/items/", body(text), format="json")
+        accepted = response.status_code == HTTPStatus.CREATED
+        assert accepted == bool(pattern.search(text)), (field, text, response.json())
+    # ReDoc shows the pattern; the description says it in words.
+    assert "control characters (U+0000 to U+001F)" in documented["description"]
+
+
+def test_a_missing_full_name_is_documented_as_null(schema):
+    user = schema["components"]["schemas"]["User"]["properties"]["full_name"]
+
+    assert user["nullable"] is True
+
+
+def test_no_schema_offers_the_same_alternative_twice(schema):
+    def alternatives(node):
+        if isinstance(node, dict):
+            for key in ("oneOf", "anyOf"):
+                if key in node:
+                    yield node[key]
+            for value in node.values():
+                yield from alternatives(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from alternatives(value)
+
+    found = list(alternatives(schema))
+
+    # ReDoc writes duplicates as "string or string", "(string or null) or ...".
+    for options in found:
+        texts = [json.dumps(option, sort_keys=True) for option in options]
+        assert len(set(texts)) == len(texts), options
+    assert all(len(options) > 1 for options in found)

@@ -82,23 +82,24 @@ def test_registration_ignores_privileged_fields_in_the_body(api_client):
 
 
 @pytest.mark.django_db
-def test_registration_takes_a_null_full_name_as_blank(api_client):
-    response = register(
-        api_client, email="n@example.com", password="x" * 8, full_name=None
-    )
+@pytest.mark.parametrize("extra", [{"full_name": None}, {}])
+def test_registration_without_a_full_name_shows_it_as_null(api_client, extra):
+    response = register(api_client, email="n@example.com", password="x" * 8, **extra)
 
     assert response.status_code == HTTPStatus.CREATED
-    assert response.json()["full_name"] == ""
+    assert response.json()["full_name"] is None
+    assert User.objects.get(email="n@example.com").full_name is None
 
 
-def test_patch_takes_a_null_full_name_as_blank(user_client, user):
+def test_patch_with_a_null_full_name_clears_it(user_client, user):
     response = user_client.patch(
         f"/api/v1/users/{user.pk}", {"full_name": None}, format="json"
     )
 
     assert response.status_code == HTTPStatus.OK
+    assert response.json()["full_name"] is None
     user.refresh_from_db()
-    assert user.full_name == ""
+    assert user.full_name is None
 
 
 @pytest.mark.django_db

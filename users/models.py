@@ -7,6 +7,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 
+from config.validators import validate_ascii_local_part
+
 
 class UserQuerySet(models.QuerySet["User"]):
     """User queries that match emails without regard to case."""
@@ -64,8 +66,13 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
 class User(AbstractBaseUser, PermissionsMixin):
     """An account. Emails are unique without regard to case, in the database."""
 
-    email = models.EmailField("email address", max_length=254, unique=True)
-    full_name = models.CharField(max_length=255, blank=True, default="")
+    email = models.EmailField(
+        "email address",
+        max_length=254,
+        unique=True,
+        validators=[validate_ascii_local_part],  # the admin's forms use it too
+    )
+    full_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - null is the contract's "no name"
     is_active = models.BooleanField(
         default=True,
         help_text="Inactive users can neither log in nor use their tokens.",

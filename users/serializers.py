@@ -4,7 +4,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.fields import StrictCharField, StrictEmailField, iso_datetime
+from config.fields import (
+    C0_CONTROLS,
+    StrictCharField,
+    StrictEmailField,
+    iso_datetime,
+)
 from users.models import User
 
 PASSWORD_FIELD: dict[str, Any] = {
@@ -12,6 +17,7 @@ PASSWORD_FIELD: dict[str, Any] = {
     "min_length": 8,
     "max_length": 128,
     "trim_whitespace": False,
+    "allowed_controls": C0_CONTROLS,  # a password is the user's own, all but NUL
 }
 FULL_NAME_FIELD: dict[str, Any] = {
     "max_length": 255,
@@ -51,15 +57,7 @@ class UserSerializer(serializers.ModelSerializer[User]):
         }
 
 
-class FullNameInput:
-    """Take a null full name, as the guide's clients send, for a blank one."""
-
-    def validate_full_name(self, value: str | None) -> str:
-        """Store null as blank: the column holds text only."""
-        return value or ""
-
-
-class UserCreateSerializer(FullNameInput, serializers.ModelSerializer[User]):
+class UserCreateSerializer(serializers.ModelSerializer[User]):
     """Registration: email, password and an optional full name."""
 
     email = StrictEmailField(max_length=254)
@@ -71,7 +69,7 @@ class UserCreateSerializer(FullNameInput, serializers.ModelSerializer[User]):
         fields = ["email", "password", "full_name"]
 
 
-class UserUpdateSerializer(FullNameInput, serializers.ModelSerializer[User]):
+class UserUpdateSerializer(serializers.ModelSerializer[User]):
     """What a user may change of their own account."""
 
     email = StrictEmailField(max_length=254, required=False)

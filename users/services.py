@@ -55,7 +55,7 @@ def _dummy_hash() -> str:
     return _DUMMY_HASHES[algorithm]
 
 
-def user_create(*, email: str, password: str, full_name: str = "") -> User:
+def user_create(*, email: str, password: str, full_name: str | None = None) -> User:
     """Register an account; a taken email (in any case) is a 400, even under a race."""
     email = User.objects.normalize_email(email)
     if User.objects.email_taken(email):
@@ -72,6 +72,8 @@ def user_create(*, email: str, password: str, full_name: str = "") -> User:
 
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Apply validated changes; a new password is hashed, a new email checked."""
+    if not data:  # PATCH {}: nothing to write, updated_at included
+        return user
     if "email" in data:
         data["email"] = User.objects.normalize_email(data["email"])
         if User.objects.email_taken(data["email"], exclude_pk=user.pk):

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from config.json import ORJSONParser
+from config.json import JSONRequestMixin, ORJSONParser
 from config.throttling import (
     LoginUsernameRateThrottle,
     PasswordRecoveryEmailRateThrottle,
@@ -61,6 +61,7 @@ from users.serializers import (
     destroy=extend_schema(summary="Delete a user (superuser)"),
 )
 class UserViewSet(
+    JSONRequestMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -129,7 +130,7 @@ class UserViewSet(
         return Response(UserSerializer(request.user).data)
 
 
-class TokenEndpoint(APIView):
+class TokenEndpoint(JSONRequestMixin, APIView):
     """An unauthenticated token endpoint whose 401s still name the Bearer scheme.
 
     With no authentication classes DRF would turn a 401 into a 403; the contract
@@ -213,7 +214,7 @@ class RefreshView(TokenEndpoint):
         return Response(services.token_refresh(**serializer.validated_data))
 
 
-class LogoutView(APIView):
+class LogoutView(JSONRequestMixin, APIView):
     """Revoke one of the caller's refresh tokens (bearer authentication)."""
 
     permission_classes = [IsAuthenticated]
@@ -246,7 +247,7 @@ PASSWORD_RECOVERY_ACCEPTED = (
 )
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(JSONRequestMixin, APIView):
     """Change the caller's password; every session must log in again."""
 
     @extend_schema(
@@ -266,7 +267,7 @@ class PasswordChangeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PasswordRecoveryView(APIView):
+class PasswordRecoveryView(JSONRequestMixin, APIView):
     """Email a password reset link; the same answer whether or not the email exists."""
 
     permission_classes = [AllowAny]
@@ -297,7 +298,7 @@ class PasswordRecoveryView(APIView):
         )
 
 
-class PasswordResetView(APIView):
+class PasswordResetView(JSONRequestMixin, APIView):
     """Set a new password with the `uid` and `token` of a reset link, once."""
 
     permission_classes = [AllowAny]
