@@ -327,6 +327,8 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
+    # The registered claim for the subject (RFC 7519), as the guide's tokens carry it.
+    "USER_ID_CLAIM": "sub",
     "ALGORITHM": env.str("JWT_ALGORITHM", default="HS256"),
     "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
