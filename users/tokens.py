@@ -38,8 +38,11 @@ OUTAGE_LOG_INTERVAL = 10.0
 _last_outage_log = 0.0
 
 
-class _MicrosecondIat(Token):
-    """Write `iat` as seconds with microseconds, not whole seconds."""
+class _MicrosecondIat:
+    """Write `iat` as seconds with microseconds, not whole seconds (a Token mixin)."""
+
+    payload: dict[str, Any]
+    current_time: datetime
 
     def set_iat(self, claim: str = "iat", at_time: datetime | None = None) -> None:
         """Set the issue time to the microsecond (see the module docstring)."""
@@ -50,7 +53,8 @@ class SessionAccessToken(_MicrosecondIat, AccessToken):
     """An access token; its `sid` is copied from the refresh token that made it."""
 
 
-class SessionRefreshToken(_MicrosecondIat, RefreshToken):
+# simplejwt's own RefreshToken trips mypy's check of its two bases' `for_user`.
+class SessionRefreshToken(_MicrosecondIat, RefreshToken):  # type: ignore[misc]
     """A refresh token of one session (`sid`), recorded as outstanding when issued."""
 
     access_token_class = SessionAccessToken
