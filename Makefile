@@ -34,6 +34,7 @@ install-dev: uv ## Create .venv from uv.lock, with the test and lint tools
 		echo "DJANGO_DEBUG=true"; \
 		echo "DJANGO_SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
 		echo "JWT_SIGNING_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+		echo "METRICS_TOKEN=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"; \
 		echo "FIRST_SUPERUSER_EMAIL=admin@example.com"; \
 		echo "FIRST_SUPERUSER_PASSWORD=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"; \
 	} > .env

@@ -26,6 +26,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from config.metrics import record_dependency_error
+from config.throttling import unauthenticated_wait
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """Run DRF's handler, with every error body under a "detail" key.
 
     A lone non-field error (a body that is a list instead of an object, say) becomes
-    `{"detail": "<message>"}`; field errors stay keyed by field under "detail".
+    `{"detail": "<message>"}`; field errors stay keyed by field under "detail". A 401
+    over the anonymous rate limit becomes a 429.
     """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
@@ -108,6 +110,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = _client_error(exc)
     elif database_down(exc):
         exc = ServiceUnavailable()
+    elif isinstance(
+        exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed
+    ) and (request := context.get("request")):
+        # A 401 comes before DRF's throttles run: count it on the anonymous limit.
+        wait = unauthenticated_wait(request, context.get("view"))
+        if wait is not None:
+            exc = exceptions.Throttled(wait=wait)
     response = exception_handler(exc, context)
     if response is None:
         return None

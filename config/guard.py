@@ -9,6 +9,13 @@ import environ
 ENVIRONMENTS = ("development", "production")
 MIN_KEY_LENGTH = 50
 PLACEHOLDER_MARKERS = ("insecure", "change-me", "changeme", "example", "secret-key")
+MIN_METRICS_TOKEN_LENGTH = 32
+# Mailers that deliver nothing, or keep working reset links where operators read.
+LOCAL_MAILERS = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "config.mail.ConsoleEmailBackend",
+)
 
 
 def deployment_mode(env: environ.Env) -> str:
@@ -35,20 +42,30 @@ def required(env: environ.Env, name: str) -> str:
     return value
 
 
-def _weak_key(key: str) -> bool:
+def _weak_key(key: str, min_length: int = MIN_KEY_LENGTH) -> bool:
     """Say whether a signing key is short, a placeholder or nearly constant."""
     lowered = key.lower()
     return (
-        len(key) < MIN_KEY_LENGTH
+        len(key) < min_length
         or len(set(key)) < 5
         or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
     )
 
 
 def production_problems(
-    *, debug: bool, secret_key: str, jwt_signing_key: str, allowed_hosts: list[str]
+    *,
+    debug: bool,
+    secret_key: str,
+    jwt_signing_key: str,
+    allowed_hosts: list[str],
+    email_backend: str,
+    allow_console_email: bool,
+    metrics_token: str | None,
 ) -> list[str]:
-    """Return why these settings are unsafe in production, one sentence a problem."""
+    """Return why these settings are unsafe in production, one sentence a problem.
+
+    `metrics_token` is None when metrics are off (then no token is needed).
+    """
     problems = []
     if debug:
         problems.append("DJANGO_DEBUG is on; set DJANGO_DEBUG=false.")
@@ -68,4 +85,16 @@ def production_problems(
         problems.append("DJANGO_ALLOWED_HOSTS is empty; list the host names served.")
     elif "*" in allowed_hosts:
         problems.append("DJANGO_ALLOWED_HOSTS holds '*'; list the host names served.")
+    if email_backend in LOCAL_MAILERS and not allow_console_email:
+        problems.append(
+            "EMAIL_URL is a console or file mailer: reset emails would reach no one "
+            "or sit in files with working links; set an smtp:// EMAIL_URL (or "
+            "EMAIL_ALLOW_CONSOLE=true to allow it)."
+        )
+    if metrics_token is not None and _weak_key(metrics_token, MIN_METRICS_TOKEN_LENGTH):
+        problems.append(
+            f"METRICS_TOKEN is unset or not a real secret (a random string of at "
+            f"least {MIN_METRICS_TOKEN_LENGTH} characters) while /metrics is on; set "
+            f"it, or METRICS_ENABLED=false."
+        )
     return problems

@@ -1,9 +1,13 @@
 """Prometheus metrics: requests by route and status, their latency, dependency errors.
 
+Served only to scrapers: with METRICS_TOKEN set (required in production), GET
+/metrics needs `Authorization: Bearer <METRICS_TOKEN>` and is a 401 otherwise.
+
 With several gunicorn workers, set PROMETHEUS_MULTIPROC_DIR (an empty folder, wiped at
 each start): every worker writes its samples there and GET /metrics adds them all up.
 """
 
+import hmac
 import sys
 from typing import Any
 
@@ -77,11 +81,30 @@ def _count_unhandled_error(sender: Any, request: Any = None, **kwargs: Any) -> N
 got_request_exception.connect(_count_unhandled_error, weak=False)
 
 
+def _is_scraper(request: HttpRequest) -> bool:
+    """Say whether the request carries the metrics token (any request, when unset)."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        return True
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        credentials.strip().encode(), token.encode()
+    )
+
+
 @_get_only
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Serve the metrics in Prometheus' text format; 404 when they are disabled."""
+    """Serve the metrics in Prometheus' text format to scrapers; 404 when disabled."""
     if not settings.METRICS_ENABLED:
         return JsonResponse({"detail": "Not found."}, status=404)
+    if not _is_scraper(request):
+        # 401, not 404: a scraper with a wrong token learns what to fix, and the
+        # public never gets here (deploy/nginx.conf blocks the path).
+        return JsonResponse(
+            {"detail": "A valid metrics token is required."},
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     if settings.PROMETHEUS_MULTIPROC_DIR:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

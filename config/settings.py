@@ -158,6 +158,9 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=48 * 3600)
 # ------------------------------------------------------------------------------
 # GET /metrics, Prometheus format; 404 and no per-request cost when off.
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+# Scrapers send `Authorization: Bearer <METRICS_TOKEN>`; without it /metrics is a
+# 401. Required in production while metrics are on; unset elsewhere: open.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # With several worker processes: an empty folder, shared by the workers.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
@@ -327,6 +330,8 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
+    # The registered claim for the subject (RFC 7519), as the guide's tokens carry it.
+    "USER_ID_CLAIM": "sub",
     "ALGORITHM": env.str("JWT_ALGORITHM", default="HS256"),
     "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
@@ -363,7 +368,13 @@ SPECTACULAR_SETTINGS = {
 # EMAIL AND BACKGROUND JOBS
 # ------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    # Django's prints whole messages, reset links included: this one logs one line.
+    EMAIL_CONFIG["EMAIL_BACKEND"] = "config.mail.ConsoleEmailBackend"
 vars().update(EMAIL_CONFIG)
+# In production the guard refuses a console or file mailer (no mail would reach
+# anyone, or working reset links would sit in files) unless this allows it.
+EMAIL_ALLOW_CONSOLE = env.bool("EMAIL_ALLOW_CONSOLE", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@example.com")
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://127.0.0.1:8000")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -418,6 +429,9 @@ if PRODUCTION and (
         secret_key=SECRET_KEY,
         jwt_signing_key=JWT_SIGNING_KEY,
         allowed_hosts=ALLOWED_HOSTS,
+        email_backend=EMAIL_CONFIG["EMAIL_BACKEND"],
+        allow_console_email=EMAIL_ALLOW_CONSOLE,
+        metrics_token=METRICS_TOKEN if METRICS_ENABLED else None,
     )
 ):
     raise SystemExit(f"Refusing to start in production: {' '.join(problems)}")

@@ -13,7 +13,7 @@ os.environ.setdefault(
 # worker process that a test starts may use a real Redis, broker and mail folder.
 _FROM_TEST = {
     name: name in os.environ
-    for name in ("REDIS_URL", "EMAIL_URL", "CELERY_TASK_ALWAYS_EAGER")
+    for name in ("REDIS_URL", "EMAIL_URL", "CELERY_TASK_ALWAYS_EAGER", "METRICS_TOKEN")
 }
 
 from config.settings import *  # noqa: E402, F403
@@ -21,6 +21,8 @@ from config.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not _FROM_TEST["EMAIL_URL"]:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if not _FROM_TEST["METRICS_TOKEN"]:
+    METRICS_TOKEN = ""  # a developer's .env may set one; tests that need it set it
 if not _FROM_TEST["CELERY_TASK_ALWAYS_EAGER"]:
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True  # a failing job fails its test

@@ -160,15 +160,39 @@ class RateThrottle(throttling.SimpleRateThrottle):
 
 
 class AnonRateThrottle(RateThrottle):
-    """Anonymous requests, per client address (`anon` rate)."""
+    """Anonymous requests, per client address (`anon` rate).
+
+    DRF runs throttles after authentication and permissions, so a request refused
+    with 401 never reaches them: the exception handler counts it here instead
+    (`unauthenticated_wait`). A request is counted once, whichever comes first.
+    """
 
     scope = "anon"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        """Count the request unless it was counted already; refuse it over the rate."""
+        if getattr(request, "_counted_as_anonymous", False):
+            return True
+        request._counted_as_anonymous = True
+        return super().allow_request(request, view)
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         """Key on the client address; authenticated requests are not counted here."""
         if request.user and request.user.is_authenticated:
             return None
         return f"throttle:{self.scope}:{self.get_ident(request)}"
+
+
+def unauthenticated_wait(request: Any, view: Any) -> float | None:
+    """Count a request refused for want of authentication as anonymous.
+
+    Returns the seconds to wait when the anonymous limit is exceeded, else None.
+    Without this, missing, bad and forged bearer tokens could be tried unlimited.
+    """
+    throttle = AnonRateThrottle()
+    if throttle.allow_request(request, view):
+        return None
+    return throttle.wait()
 
 
 class UserRateThrottle(RateThrottle):

@@ -24,6 +24,7 @@ from users.services import token_pair_issue
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
 BAD_CREDENTIALS = {"detail": "Incorrect email or password"}
 BAD_REFRESH = {"detail": "Invalid or expired refresh token"}
+REGISTERED_CLAIMS = {"sub", "iat", "exp", "jti", "token_type", "sid"}
 
 
 def claims(token: str) -> dict:
@@ -230,20 +231,42 @@ def test_failed_logins_never_log_the_password(api_client, user, caplog):
     assert secret not in caplog.text
 
 
-def test_tokens_carry_type_jti_user_and_the_configured_lifetimes(user):
+def test_tokens_carry_registered_claims_a_session_and_the_configured_lifetimes(
+    user,
+):
     tokens = token_pair_issue(user=user)
 
     access = claims(tokens["access_token"])
     refresh_claims = claims(tokens["refresh_token"])
+    assert set(access) == set(refresh_claims) == REGISTERED_CLAIMS
     assert access["token_type"] == "access"
     assert refresh_claims["token_type"] == "refresh"
-    assert access["user_id"] == refresh_claims["user_id"] == str(user.id)
+    assert access["sub"] == refresh_claims["sub"] == str(user.id)  # as the guide's
+    assert access["sid"] == refresh_claims["sid"]
     assert access["jti"] != refresh_claims["jti"]
     access_lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()
     refresh_lifetime = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds()
     assert tokens["expires_in"] == access_lifetime
-    assert access["exp"] - access["iat"] in (access_lifetime, access_lifetime - 1)
-    assert refresh_claims["exp"] - refresh_claims["iat"] == refresh_lifetime
+    assert isinstance(access["exp"], int)
+    assert access_lifetime - 1 < access["exp"] - access["iat"] <= access_lifetime
+    assert (
+        refresh_lifetime - 1
+        < refresh_claims["exp"] - refresh_claims["iat"]
+        <= (refresh_lifetime)
+    )
+
+
+def test_two_logins_are_two_sessions_and_a_refresh_stays_in_its_session(
+    api_client, user
+):
+    first = login_form(api_client, username=user.email, password=DEFAULT_PASSWORD)
+    second = login_form(api_client, username=user.email, password=DEFAULT_PASSWORD)
+    refreshed = refresh(api_client, first.json()["refresh_token"])
+
+    first_sid = claims(first.json()["refresh_token"])["sid"]
+    assert claims(second.json()["refresh_token"])["sid"] != first_sid
+    assert claims(refreshed.json()["refresh_token"])["sid"] == first_sid
+    assert claims(refreshed.json()["access_token"])["sid"] == first_sid
 
 
 # Refresh -------------------------------------------------------------------------
@@ -253,16 +276,16 @@ def test_refresh_rotates_and_the_old_token_is_refused(api_client, user):
     old = token_pair_issue(user=user)["refresh_token"]
 
     first = refresh(api_client, old)
+    works = me(first.json()["access_token"])
     again = refresh(api_client, old)
 
     assert first.status_code == HTTPStatus.OK
     new = first.json()
     assert set(new) == TOKEN_KEYS
     assert new["refresh_token"] != old
-    assert me(new["access_token"]).json()["id"] == user.id
+    assert works.json()["id"] == user.id
     assert_bearer_401(again)
-    assert again.json() == BAD_REFRESH
-    assert refresh(api_client, new["refresh_token"]).status_code == HTTPStatus.OK
+    assert again.json() == BAD_REFRESH  # and the session ends: tests/test_sessions.py
 
 
 def test_refresh_takes_json_only_and_a_form_body_leaves_the_token_usable(
@@ -552,9 +575,9 @@ def test_lifetimes_follow_the_settings_of_the_environment(live_server_factory):
     assert status == HTTPStatus.OK
     assert body["expires_in"] == 120
     access = claims(body["access_token"])
-    assert access["exp"] - access["iat"] in (120, 119)
+    assert 119 < access["exp"] - access["iat"] <= 120
     refresh_claims = claims(body["refresh_token"])
-    assert refresh_claims["exp"] - refresh_claims["iat"] == 86400
+    assert 86399 < refresh_claims["exp"] - refresh_claims["iat"] <= 86400
 
 
 @pytest.mark.live

@@ -36,6 +36,8 @@ def production_env(**overrides: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="api.example.org",
         DATABASE_URL="postgres://api:pw@db.internal:5432/api",
         REDIS_URL="redis://cache.internal:6379/0",
+        EMAIL_URL="smtp://mail.internal:587",
+        METRICS_TOKEN=secrets.token_urlsafe(32),
     )
     env.update(overrides)
     return env
@@ -101,6 +103,8 @@ def live_production_env(**overrides: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "api.example.org,127.0.0.1",
+        "EMAIL_URL": "memorymail://",  # not a console mailer: the guard allows it
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
         **overrides,
     }
 
@@ -333,4 +337,5 @@ def test_compose_requires_the_secrets_instead_of_defaulting_them(compose):
 
     assert env["DJANGO_SECRET_KEY"].startswith("${DJANGO_SECRET_KEY:?")
     assert env["JWT_SIGNING_KEY"].startswith("${JWT_SIGNING_KEY:?")
+    assert env["METRICS_TOKEN"].startswith("${METRICS_TOKEN:?")  # the guard needs it
     assert env["DJANGO_ENV"] == "production"

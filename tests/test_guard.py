@@ -13,6 +13,7 @@ from config.guard import production_problems
 BASE_DIR = Path(__file__).resolve().parent.parent
 GOOD_SECRET = secrets.token_urlsafe(50)
 GOOD_JWT_KEY = secrets.token_urlsafe(50)
+GOOD_METRICS_TOKEN = secrets.token_urlsafe(32)
 
 # Every variable the guard reads, set explicitly: a developer's .env must not leak in.
 SAFE_PRODUCTION = {
@@ -24,6 +25,10 @@ SAFE_PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "api.example.org",
     "DATABASE_URL": "sqlite:///:memory:",
     "REDIS_URL": "",
+    "EMAIL_URL": "smtp://mail.internal:587",
+    "EMAIL_ALLOW_CONSOLE": "false",
+    "METRICS_ENABLED": "true",
+    "METRICS_TOKEN": GOOD_METRICS_TOKEN,
 }
 
 
@@ -67,6 +72,11 @@ def test_a_safe_production_configuration_starts():
         ({"DJANGO_ALLOWED_HOSTS": " , "}, "DJANGO_ALLOWED_HOSTS is empty"),
         ({"DJANGO_ALLOWED_HOSTS": "*"}, "DJANGO_ALLOWED_HOSTS holds '*'"),
         ({"DJANGO_ALLOWED_HOSTS": "api.example.org,*"}, "DJANGO_ALLOWED_HOSTS holds"),
+        ({"EMAIL_URL": "consolemail://"}, "EMAIL_URL is a console or file mailer"),
+        ({"EMAIL_URL": "filemail:///tmp/mail"}, "EMAIL_URL is a console or file"),
+        ({"METRICS_TOKEN": ""}, "METRICS_TOKEN is unset or not a real secret"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN is unset or not a real secret"),
+        ({"METRICS_TOKEN": "change-me" * 5}, "METRICS_TOKEN is unset or not a real"),
     ],
 )
 def test_each_unsafe_setting_stops_manage_py_with_one_line(overrides, reason):
@@ -120,6 +130,29 @@ def test_the_refusal_never_prints_the_secret():
     assert weak not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"EMAIL_URL": "consolemail://", "EMAIL_ALLOW_CONSOLE": "true"},
+        {"EMAIL_URL": "filemail:///tmp/mail", "EMAIL_ALLOW_CONSOLE": "true"},
+        {"METRICS_ENABLED": "false", "METRICS_TOKEN": ""},
+    ],
+    ids=["console-allowed", "file-allowed", "metrics-off-needs-no-token"],
+)
+def test_explicitly_allowed_mailers_and_disabled_metrics_start(overrides):
+    result = manage_check(**overrides)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_development_mode_allows_a_console_mailer_and_open_metrics():
+    result = manage_check(
+        DJANGO_ENV="development", EMAIL_URL="consolemail://", METRICS_TOKEN=""
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
 def test_development_mode_allows_debug_and_any_host():
     result = manage_check(
         DJANGO_ENV="development", DJANGO_DEBUG="true", DJANGO_ALLOWED_HOSTS="*"
@@ -144,6 +177,9 @@ def test_production_problems_is_empty_for_a_safe_configuration():
         secret_key=GOOD_SECRET,
         jwt_signing_key=GOOD_JWT_KEY,
         allowed_hosts=["api.example.org"],
+        email_backend="django.core.mail.backends.smtp.EmailBackend",
+        allow_console_email=False,
+        metrics_token=GOOD_METRICS_TOKEN,
     )
 
     assert problems == []

@@ -118,7 +118,7 @@ ACCESS_ATTACKS = {
         c | {"nbf": int(time.time()) + 3600}, key=key()
     ),
     "payload-swapped-to-superuser": lambda t, c, su: swap_payload(
-        t["access_token"], c | {"user_id": str(su.id)}
+        t["access_token"], c | {"sub": str(su.id)}
     ),
     "payload-lifetime-extended": lambda t, c, su: swap_payload(
         t["access_token"], c | {"exp": c["exp"] + 10**6}
@@ -147,21 +147,21 @@ ACCESS_ATTACKS = {
     "exp-string": lambda t, c, su: forge(c | {"exp": "9999999999"}, key=key()),
     "exp-absurd": lambda t, c, su: forge(c | {"exp": 10**20}, key=key()),
     "exp-float-absurd": lambda t, c, su: forge(c | {"exp": 1e300}, key=key()),
-    "no-user-id": lambda t, c, su: forge(
-        {k: v for k, v in c.items() if k != "user_id"}, key=key()
+    "no-sub": lambda t, c, su: forge(
+        {k: v for k, v in c.items() if k != "sub"}, key=key()
     ),
-    "user-id-int": lambda t, c, su: forge(
-        c | {"user_id": int(c["user_id"])}, key=key()
+    "user-id-claim-instead-of-sub": lambda t, c, su: forge(
+        {k: v for k, v in c.items() if k != "sub"} | {"user_id": c["sub"]}, key=key()
     ),
-    "user-id-list": lambda t, c, su: forge(c | {"user_id": [c["user_id"]]}, key=key()),
-    "user-id-negative": lambda t, c, su: forge(c | {"user_id": "-1"}, key=key()),
-    "user-id-huge": lambda t, c, su: forge(c | {"user_id": "9" * 40}, key=key()),
-    "user-id-unicode-digits": lambda t, c, su: forge(
-        c | {"user_id": "\u0661"}, key=key()
+    "iat-missing": lambda t, c, su: forge(
+        {k: v for k, v in c.items() if k != "iat"}, key=key()
     ),
-    "user-id-missing-user": lambda t, c, su: forge(
-        c | {"user_id": "987654321"}, key=key()
-    ),
+    "sub-int": lambda t, c, su: forge(c | {"sub": int(c["sub"])}, key=key()),
+    "sub-list": lambda t, c, su: forge(c | {"sub": [c["sub"]]}, key=key()),
+    "sub-negative": lambda t, c, su: forge(c | {"sub": "-1"}, key=key()),
+    "sub-huge": lambda t, c, su: forge(c | {"sub": "9" * 40}, key=key()),
+    "sub-unicode-digits": lambda t, c, su: forge(c | {"sub": "\u0661"}, key=key()),
+    "sub-missing-user": lambda t, c, su: forge(c | {"sub": "987654321"}, key=key()),
     "payload-a-list": lambda t, c, su: forge([c], key=key()),
     "payload-not-json": lambda t, c, su: (
         t["access_token"].split(".")[0] + "." + b64(b"\xff\xfe{") + ".sig"
@@ -239,21 +239,19 @@ REFRESH_ATTACKS = {
         c | {"iat": int(time.time()) - 3600, "exp": int(time.time()) - 1}, key=key()
     ),
     "payload-swapped-to-superuser": lambda t, c, su: swap_payload(
-        t["refresh_token"], c | {"user_id": str(su.id)}
+        t["refresh_token"], c | {"sub": str(su.id)}
     ),
     "signature-stripped": lambda t, c, su: t["refresh_token"].rsplit(".", 1)[0] + ".",
     # Signed with the key, but never issued (its jti is not outstanding).
     "never-issued-jti": lambda t, c, su: forge(c | {"jti": "0" * 32}, key=key()),
     "never-issued-for-superuser": lambda t, c, su: forge(
-        c | {"user_id": str(su.id), "jti": "1" * 32}, key=key()
+        c | {"sub": str(su.id), "jti": "1" * 32}, key=key()
     ),
     "jti-a-list": lambda t, c, su: forge(c | {"jti": [c["jti"]]}, key=key()),
     "no-jti": lambda t, c, su: forge(
         {k: v for k, v in c.items() if k != "jti"}, key=key()
     ),
-    "user-id-int": lambda t, c, su: forge(
-        c | {"user_id": int(c["user_id"])}, key=key()
-    ),
+    "sub-int": lambda t, c, su: forge(c | {"sub": int(c["sub"])}, key=key()),
     "exp-absurd": lambda t, c, su: forge(c | {"exp": 10**20}, key=key()),
 }
 

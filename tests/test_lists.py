@@ -294,8 +294,9 @@ def test_registration_queries(api_client, django_assert_num_queries):
     [
         ({"full_name": "N"}, 4),  # user, savepoint, update, release
         ({"email": "e@example.com"}, 5),  # + the email check
-        # + revoking refresh tokens, under a lock on the user row (atomic block)
-        ({"password": "long enough 2"}, 9),
+        # + revoking refresh tokens and cutting off access tokens, under a lock on
+        # the user row (atomic block)
+        ({"password": "long enough 2"}, 10),
     ],
 )
 def test_patching_yourself_queries(

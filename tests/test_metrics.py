@@ -138,10 +138,70 @@ def test_metrics_are_404_json_when_disabled(api_client):
     assert response.json() == {"detail": "Not found."}
 
 
+# THE METRICS TOKEN: scrapers only
+# ------------------------------------------------------------------------------
+METRICS_TOKEN = "scraper-token-0123456789abcdefghijklmnop"
+
+
+@override_settings(METRICS_TOKEN=METRICS_TOKEN)
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer wrong-token",
+        f"Basic {METRICS_TOKEN}",
+        f"Bearer {METRICS_TOKEN}x",
+        f"Bearer {METRICS_TOKEN[:-1]}",
+        "Bearer \u00e9t\u00e9",
+    ],
+    ids=["missing", "wrong", "other-scheme", "longer", "shorter", "non-ascii"],
+)
+def test_with_a_metrics_token_other_requests_are_401(api_client, authorization):
+    extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+
+    response = api_client.get("/metrics", **extra)
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json() == {"detail": "A valid metrics token is required."}
+    assert b"http_requests_total" not in response.content
+
+
+@override_settings(METRICS_TOKEN=METRICS_TOKEN)
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer"])
+def test_a_scraper_with_the_metrics_token_gets_the_metrics(api_client, scheme):
+    response = api_client.get(
+        "/metrics", HTTP_AUTHORIZATION=f"{scheme} {METRICS_TOKEN}"
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert "http_requests_total" in response.content.decode()
+
+
+@override_settings(METRICS_TOKEN=METRICS_TOKEN, METRICS_ENABLED=False)
+def test_disabled_metrics_are_404_even_with_the_token(api_client):
+    response = api_client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+def test_the_shipped_nginx_blocks_metrics_from_the_public():
+    nginx = (
+        Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
+    ).read_text()
+
+    block = nginx.split("location ~ ^/metrics/?$", 1)[1].split("}", 1)[0]
+    assert "return 404" in block
+    assert "proxy_pass" not in block
+    # Before the catch-all that proxies to the app (regex locations win anyway).
+    assert nginx.index("location ~ ^/metrics/?$") < nginx.index("location / {")
+
+
 # LIVE: several worker processes
 # ------------------------------------------------------------------------------
-def get(url: str, method: str = "GET") -> tuple[int, str]:
-    request = urllib.request.Request(url, method=method)
+def get(url: str, method: str = "GET", token: str = "") -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read().decode()
@@ -168,7 +228,11 @@ def counts_per_worker(folder: Path, labels: dict[str, str]) -> list[float]:
 @pytest.mark.live
 def test_metrics_add_up_the_requests_of_every_worker(live_server_factory, tmp_path):
     server = live_server_factory(
-        workers=2, extra_env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+        workers=2,
+        extra_env={
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+            "METRICS_TOKEN": METRICS_TOKEN,  # as in production
+        },
     )
     # HEAD: the fixture's start-up probes (GET /health) may still be in flight.
     head = {"method": "HEAD", "route": "health", "status": "200"}
@@ -186,8 +250,10 @@ def test_metrics_add_up_the_requests_of_every_worker(live_server_factory, tmp_pa
             sent += 40
     with urllib.request.urlopen(f"{server.url}/static/admin/css/base.css") as static:
         static_headers = static.headers
-    status, text = get(f"{server.url}/metrics")
+    unauthorized, _ = get(f"{server.url}/metrics")
+    status, text = get(f"{server.url}/metrics", token=METRICS_TOKEN)
 
+    assert unauthorized == HTTPStatus.UNAUTHORIZED
     assert static_headers["X-Request-ID"]  # whitenoise's answers get one too
     assert sample(text, "http_requests_total", {**HEALTH_200, "route": "unrouted"}) == 1
     assert statuses == [HTTPStatus.OK] * sent

@@ -4,7 +4,10 @@ Jobs run eagerly here and mail goes to Django's locmem outbox; the recovery flow
 real worker is in tests/test_celery_worker.py, a dead broker in test_redis_down.py.
 """
 
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlparse
@@ -19,7 +22,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 
 from config.celery import app as celery_app
-from tests.conftest import bearer
+from tests.conftest import BASE_DIR, bearer, capture_logs
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from users.services import token_pair_issue
 from users.tasks import flush_expired_tokens
@@ -159,6 +162,48 @@ def test_password_recovery_emails_a_reset_link_to_a_registered_user(
     assert mailoutbox[0].to == [user.email]
     assert "https://app.example.org/reset-password?uid=" in mailoutbox[0].body
     assert "48 hours" in mailoutbox[0].body
+
+
+def test_the_console_mailer_writes_no_reset_link_to_stdout_or_the_logs(
+    api_client, user, settings, capsys
+):
+    settings.EMAIL_BACKEND = "config.mail.ConsoleEmailBackend"
+    settings.FRONTEND_URL = "https://app.example.org/"
+
+    with capture_logs("console") as logs:
+        response = api_client.post(RECOVERY, {"email": user.email})
+
+    assert response.status_code == HTTPStatus.ACCEPTED
+    written = logs.text + "".join(capsys.readouterr())
+    assert "body withheld: 'Reset your password' to 1 recipient(s)" in written
+    assert "reset-password" not in written
+    assert "token=" not in written
+    assert "uid=" not in written
+    assert user.email not in written
+
+
+def test_consolemail_url_selects_the_mailer_that_withholds_bodies():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.EMAIL_BACKEND)",
+        ],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SECRET_KEY": "x" * 50,
+            "JWT_SIGNING_KEY": "y" * 50,
+            "EMAIL_URL": "consolemail://",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.stdout.strip() == "config.mail.ConsoleEmailBackend", result.stderr
 
 
 def test_reset_email_states_a_short_lifetime_in_minutes(

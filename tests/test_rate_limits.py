@@ -342,6 +342,69 @@ def test_anonymous_requests_are_limited_per_address(api_client, clock, settings)
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer not-a-token",
+        "Basic dXNlcjpwYXNz",
+        "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",  # alg none, forged
+    ],
+    ids=["missing", "malformed", "other-scheme", "forged"],
+)
+def test_requests_refused_for_bad_credentials_count_on_the_anonymous_limit(
+    api_client, clock, settings, authorization
+):
+    set_rates(settings, anon="3/min")
+    extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    statuses = [
+        api_client.get("/api/v1/users/me", REMOTE_ADDR="198.51.100.6", **extra)
+        for _ in range(4)
+    ]
+
+    elsewhere = api_client.get("/api/v1/items/", REMOTE_ADDR="192.0.2.6", **extra)
+
+    assert [r.status_code for r in statuses[:3]] == [HTTPStatus.UNAUTHORIZED] * 3
+    assert_throttled(statuses[3], max_wait=60)
+    assert elsewhere.status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.django_db
+def test_bad_bearers_and_other_anonymous_requests_share_one_count(
+    api_client, clock, settings
+):
+    set_rates(settings, anon="4/min")
+    address = {"REMOTE_ADDR": "198.51.100.7"}
+    body = {"refresh_token": "not a token"}
+    statuses = [
+        api_client.get("/api/v1/items/", **address).status_code,
+        api_client.post("/api/v1/auth/refresh", body, **address).status_code,
+        api_client.get(
+            "/api/v1/users/me", HTTP_AUTHORIZATION="Bearer x.y.z", **address
+        ).status_code,
+        api_client.post("/api/v1/auth/refresh", body, **address).status_code,
+        api_client.get("/api/v1/items/", **address).status_code,
+    ]
+
+    assert refused_after(statuses, 4)
+
+
+@pytest.mark.django_db
+def test_a_valid_bearer_is_not_counted_on_the_anonymous_limit(clock, settings):
+    set_rates(settings, anon="2/min")
+    client = bearer(APIClient(), UserFactory())
+    served = [
+        client.get("/api/v1/items/", REMOTE_ADDR="198.51.100.8").status_code
+        for _ in range(4)
+    ]
+
+    anonymous = APIClient().get("/api/v1/items/", REMOTE_ADDR="198.51.100.8")
+
+    assert served == [HTTPStatus.OK] * 4
+    assert anonymous.status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.django_db
 def test_authenticated_requests_are_limited_per_user(clock, settings):
     set_rates(settings, user="3/min")
     client = bearer(APIClient(), UserFactory())

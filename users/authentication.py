@@ -1,8 +1,10 @@
 """Bearer-token authentication: the only way into the API.
 
 Only `Authorization: Bearer <access token>` authenticates (no session auth), so an
-admin session cookie cannot call the API. The hot path is a JWT decode plus one query
-by primary key. Every failure is a 401 with `WWW-Authenticate: Bearer`.
+admin session cookie cannot call the API. The hot path is a JWT decode, one query by
+primary key (which also reads the user's token cut-off) and one cache GET (is the
+token's session logged out?, see users/tokens.py). Every failure is a 401 with
+`WWW-Authenticate: Bearer`.
 """
 
 from typing import Any
@@ -12,11 +14,12 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from config.fields import id_from_text
 from users.models import User
+from users.tokens import SessionAccessToken, issued_before, session_of, session_revoked
 
 CREDENTIALS_ERROR = "Could not validate credentials"
 WWW_AUTHENTICATE = "Bearer"
@@ -76,15 +79,18 @@ class BearerAuthentication(JWTAuthentication):
         `alg: none`, another HMAC and a wrong key all fail here.
         """
         try:
-            return AccessToken(raw_token)  # type: ignore[arg-type]
+            return SessionAccessToken(raw_token)  # type: ignore[arg-type]
         except TOKEN_PARSE_ERRORS:
             raise exceptions.AuthenticationFailed(CREDENTIALS_ERROR) from None
 
     def get_user(self, validated_token: Token) -> Any:
-        """Load the token's user in one query; a deleted or inactive one is refused.
+        """Load the token's user in one query; refuse a token that has ended.
 
-        simplejwt's own version raises a 500 on a malformed `user_id` and answers
-        different texts for each case; here every refusal is the same 401.
+        Refused: a deleted or inactive user, a token issued before the user's
+        `tokens_valid_after` (password change or reset, deactivation) and one whose
+        session was logged out. simplejwt's own version raises a 500 on a malformed
+        `sub` and answers different texts for each case; here every refusal is the
+        same 401.
         """
         user_id = token_user_id(validated_token)
         user = (
@@ -92,10 +98,15 @@ class BearerAuthentication(JWTAuthentication):
             if user_id is None
             else User.objects.filter(pk=user_id, is_active=True).first()
         )
-        if user is None or (
-            api_settings.CHECK_REVOKE_TOKEN  # off by default; honoured when set
-            and validated_token.get(api_settings.REVOKE_TOKEN_CLAIM)
-            != get_md5_hash_password(user.password)
+        if (
+            user is None
+            or issued_before(validated_token, user.tokens_valid_after)
+            or (
+                api_settings.CHECK_REVOKE_TOKEN  # off by default; honoured when set
+                and validated_token.get(api_settings.REVOKE_TOKEN_CLAIM)
+                != get_md5_hash_password(user.password)
+            )
+            or session_revoked(session_of(validated_token))
         ):
             raise exceptions.AuthenticationFailed(CREDENTIALS_ERROR)
         return user

@@ -79,6 +79,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    tokens_valid_after = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "Tokens issued before this time are refused: set by a password change "
+            "or reset and by deactivation."
+        ),
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

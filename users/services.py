@@ -1,5 +1,6 @@
 """Multi-step writes of accounts and tokens: registration, updates, login, rotation."""
 
+import enum
 import logging
 import secrets
 from typing import Any
@@ -15,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from jwt import decode as jwt_decode
+from jwt.exceptions import InvalidTokenError
 from kombu.exceptions import OperationalError as KombuOperationalError
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework_simplejwt.settings import api_settings
@@ -37,6 +40,13 @@ from users.exceptions import (
     NotAuthorized,
 )
 from users.models import User
+from users.tokens import (
+    SessionRefreshToken,
+    issued_before,
+    new_session_id,
+    session_of,
+    session_revoke,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +101,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             save_changed(user, changed)
     except IntegrityError:
         raise EmailAlreadyRegistered() from None
-    if password is not None:
+    if password is not None or data.get("is_active") is False:
         user_revoke_tokens(user=user)
     return user
 
@@ -115,13 +125,14 @@ def user_authenticate(*, email: str, password: str) -> User:
     return user
 
 
-def token_pair_issue(*, user: User) -> dict[str, Any]:
-    """Issue an access and a refresh token (the refresh token is recorded).
+def token_pair_issue(*, user: User, sid: str | None = None) -> dict[str, Any]:
+    """Issue an access and a refresh token of a session (the refresh is recorded).
 
-    Both carry `token_type`, `jti`, `iat`, `exp` and `user_id`; `expires_in` is the
-    access token's configured lifetime (ACCESS_TOKEN_MINUTES), in seconds.
+    Both carry `token_type`, `jti`, `iat`, `exp`, `sub` and `sid`: a login starts a
+    session (`sid` None), a refresh continues one. `expires_in` is the access
+    token's configured lifetime (ACCESS_TOKEN_MINUTES), in seconds.
     """
-    refresh = RefreshToken.for_user(user)
+    refresh = SessionRefreshToken.for_session(user=user, sid=sid or new_session_id())
     access = refresh.access_token
     return {
         "access_token": str(access),
@@ -157,8 +168,16 @@ def _lock_user(user_id: int | None) -> User | None:
     return User.objects.select_for_update().filter(pk=user_id).first()
 
 
-def _blacklist(claims: Token) -> bool:
-    """Revoke a refresh token; False when it was revoked already (even just now).
+class Revocation(enum.Enum):
+    """What revoking one refresh token found."""
+
+    DONE = "revoked now"
+    ALREADY = "revoked before"  # used, logged out or ended with its session
+    UNKNOWN = "never issued"  # or cleaned up after expiry
+
+
+def _blacklist(claims: Token) -> Revocation:
+    """Revoke a refresh token, and say whether it was ours and still valid.
 
     The one-to-one row of the blacklist is the lock: of two concurrent revocations
     of one token, the database lets exactly one insert it.
@@ -166,51 +185,112 @@ def _blacklist(claims: Token) -> bool:
     jti = claims[api_settings.JTI_CLAIM]
     outstanding = OutstandingToken.objects.filter(jti=jti).first()
     if outstanding is None:
-        return False  # not one this server issued, or cleaned up after expiry
+        return Revocation.UNKNOWN
     try:
         with transaction.atomic():
             BlacklistedToken.objects.create(token=outstanding)
     except IntegrityError:  # the one-to-one row exists: someone revoked it first
-        return False
-    return True
+        return Revocation.ALREADY
+    return Revocation.DONE
+
+
+def _stored_session(token: str) -> str | None:
+    """Return the session id of a refresh token this server recorded (and signed)."""
+    try:
+        return session_of(jwt_decode(token, options={"verify_signature": False}))
+    except InvalidTokenError:
+        return None
+
+
+def _session_end(*, user: User, sid: str | None) -> None:
+    """Revoke every refresh token of one session, and its access tokens.
+
+    Run with the user's row locked. A user holds few valid refresh tokens (one a
+    session), so finding the session's among them reads them all. Tokens issued
+    before sessions existed (no `sid`) count as one session.
+    """
+    outstanding = OutstandingToken.objects.filter(
+        user=user, blacklistedtoken__isnull=True, expires_at__gt=timezone.now()
+    ).only("id", "token")
+    BlacklistedToken.objects.bulk_create(
+        [
+            BlacklistedToken(token=token)
+            for token in outstanding
+            if _stored_session(token.token) == sid
+        ],
+        ignore_conflicts=True,
+    )
+    if sid is not None:
+        # Now, not on commit: a revocation that outlives a rolled-back request only
+        # ends a session early, and a test's transaction never commits.
+        session_revoke(sid)
 
 
 def token_refresh(*, refresh_token: str) -> dict[str, Any]:
     """Rotate a refresh token: revoke it and issue a new pair, once only.
 
-    A malformed, expired, revoked or non-refresh token, or one whose user is gone
-    or inactive, is a 401. Of concurrent refreshes of one token exactly one wins.
+    A malformed, expired, revoked or non-refresh token, or one whose user is gone,
+    inactive or cut off after it was issued, is a 401. Of concurrent refreshes of
+    one token exactly one wins. A rotated token presented again is a theft signal
+    (RFC 9700, 4.14.2: either its thief or its owner has the successor), so it
+    ends the whole session: the successors and their access tokens are revoked.
     """
     claims = _parse_refresh(refresh_token, error=InvalidRefreshToken)
+    sid = session_of(claims)
     with transaction.atomic():
         user = _lock_user(token_user_id(claims))
-        if user is None or not user.is_active or not _blacklist(claims):
+        if (
+            user is None
+            or not user.is_active
+            or issued_before(claims, user.tokens_valid_after)
+        ):
             raise InvalidRefreshToken()
-        return token_pair_issue(user=user)
+        revocation = _blacklist(claims)
+        if revocation is Revocation.DONE:
+            return token_pair_issue(user=user, sid=sid)
+        if revocation is Revocation.ALREADY:
+            _session_end(user=user, sid=sid)
+            # The user and the token's id, never the token: it names the session.
+            logger.warning(
+                "revoked refresh token presented again (jti %s): "
+                "session of user %s ended",
+                claims[api_settings.JTI_CLAIM],
+                user.pk,
+            )
+    raise InvalidRefreshToken()
 
 
 def token_revoke(*, refresh_token: str, user: User) -> None:
-    """Revoke one of the caller's refresh tokens (logout).
+    """Log out: revoke the refresh token's whole session, access tokens included.
 
     Revoking a token twice is harmless (204 both times): the client's goal, a dead
-    token, is reached. A token that is malformed, expired or not a refresh token is
-    a 400 (not a 401, which would say the caller's bearer token is bad); another
-    user's token is a 403 and stays valid.
+    session, is reached; a rotated token ends its successors too. A token that is
+    malformed, expired or not a refresh token is a 400 (not a 401, which would say
+    the caller's bearer token is bad); another user's token is a 403 and stays valid.
     """
     claims = _parse_refresh(refresh_token, error=InvalidRefreshTokenBody)
     if token_user_id(claims) != user.pk:
         raise NotAuthorized("This refresh token belongs to another user")
-    _blacklist(claims)
+    if _blacklist(claims) is Revocation.UNKNOWN:
+        return  # not one this server issued: there is no session to end
+    with transaction.atomic():
+        _lock_user(user.pk)
+        _session_end(user=user, sid=session_of(claims))
 
 
 def user_revoke_tokens(*, user: User) -> None:
-    """Revoke every refresh token of a user that is not revoked already.
+    """End every session of a user: refresh tokens revoked, access tokens cut off.
 
-    The user's row is locked as in `token_refresh`, so that a refresh racing this
-    call cannot issue a token that escapes the revocation.
+    The user's `tokens_valid_after` becomes now, so every access token issued so
+    far is refused. The user's row is locked as in `token_refresh`, so that a
+    refresh racing this call cannot issue a token that escapes the revocation.
     """
     with transaction.atomic():
         _lock_user(user.pk)
+        user.tokens_valid_after = timezone.now()
+        User.objects.filter(pk=user.pk).update(
+            tokens_valid_after=user.tokens_valid_after
+        )
         outstanding = OutstandingToken.objects.filter(
             user=user, blacklistedtoken__isnull=True
         )
