@@ -25,7 +25,7 @@ def null_to_blank(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("users", "0001_initial"),
+        ("users", "0002_user_tokens_valid_after"),
     ]
 
     operations = [
