@@ -102,9 +102,9 @@ lint-docker: install-dev ## hadolint on the Dockerfile; docker-compose.yaml agai
 
 # Kubernetes (docs/scaling.md): kubectl with kustomize v5 renders, kubernetes-validate checks.
 k8s-check: install-dev ## Render deploy/k8s's overlays, validate them against the Kubernetes schemas, check them against the service
-	@kubectl version --client 2>/dev/null | grep -q 'Kustomize Version: v5' || { \
+	@kubectl version --client 2>/dev/null | grep -Eq 'Kustomize Version: v[5-9]' || { \
 		echo "kubectl with kustomize v5 (kubectl 1.27 or later) is missing: see docs/scaling.md"; exit 1; }
-	@$(UV) run --frozen pytest -q -p no:cacheprovider tests/test_k8s.py $(PYTEST_ARGS)
+	@$(UV) run --frozen pytest -q tests/test_k8s.py $(PYTEST_ARGS)
 
 nginx: ## Install Debian's nginx for the scale-out test, where possible
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \

@@ -188,7 +188,9 @@ def test_overlays_render_every_workload_the_service_needs(objects):
 # What must exist in the service -------------------------------------------------
 
 
-def test_probe_and_scrape_paths_answer_in_the_service(objects, api_client, db):
+def test_probe_and_scrape_paths_answer_in_the_service(
+    objects, api_client, db, settings
+):
     container = api_container(objects)
     annotations = find(objects, "Deployment", "api")["spec"]["template"]["metadata"][
         "annotations"
@@ -197,6 +199,10 @@ def test_probe_and_scrape_paths_answer_in_the_service(objects, api_client, db):
         container[probe]["httpGet"]["path"]
         for probe in ("startupProbe", "livenessProbe", "readinessProbe")
     }
+
+    # The scrape job sends the metrics token (docs/scaling.md), so does this client.
+    settings.METRICS_TOKEN = "k8s-check-metrics-token"
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer k8s-check-metrics-token")
 
     assert paths == {"/health", "/health/ready"}
     for path in [*paths, annotations["prometheus.io/path"]]:
@@ -341,13 +347,15 @@ def test_migrations_run_once_before_a_new_version_serves(objects):
     job = find(objects, "Job", "api-migrate")
     (migrate,) = job["spec"]["template"]["spec"]["containers"]
     api = find(objects, "Deployment", "api")
-    (wait,) = api["spec"]["template"]["spec"]["initContainers"]
 
     script = " ".join(migrate["command"])
     assert "manage.py migrate --no-input && python manage.py ensure_superuser" in script
     assert migrate["image"] == api_container(objects)["image"]
-    assert "manage.py migrate --check" in " ".join(wait["command"])
-    assert wait["image"] == migrate["image"]
+    for name in ("api", "worker", "beat"):
+        spec = find(objects, "Deployment", name)["spec"]["template"]["spec"]
+        (wait,) = spec["initContainers"]
+        assert "manage.py migrate --check" in " ".join(wait["command"]), name
+        assert wait["image"] == migrate["image"], name
     assert "replicas" not in api["spec"]  # the HPA owns it
 
 
