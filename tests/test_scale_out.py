@@ -398,18 +398,25 @@ def sample(text: str, name: str, labels: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+def scrape(cluster: Cluster) -> list[Answer]:
+    """GET /metrics of every replica, directly, as Prometheus does."""
+    return [call(f"{r.url}/metrics", token=METRICS_TOKEN) for r in cluster.replicas]
+
+
 def test_metrics_of_every_replica_are_scrapeable(cluster):
+    health = 'method="GET",route="health",status="200"'
+    before = [sample(s.body, "http_requests_total", health) for s in scrape(cluster)]
+
     for _ in range(2 * REPLICAS):
         call(f"{cluster.url}/health")
+    scrapes = scrape(cluster)
 
-    scrapes = [call(f"{r.url}/metrics", token=METRICS_TOKEN) for r in cluster.replicas]
-
-    health = 'method="GET",route="health",status="200"'
-    for scrape in scrapes:
-        assert scrape.status == HTTPStatus.OK
-        assert scrape.headers["Content-Type"].startswith("text/plain")
-        # Each replica counts its own requests: nginx sent it some of these.
-        assert sample(scrape.body, "http_requests_total", health) >= 1
+    after = [sample(s.body, "http_requests_total", health) for s in scrapes]
+    for scrape_answer in scrapes:
+        assert scrape_answer.status == HTTPStatus.OK
+        assert scrape_answer.headers["Content-Type"].startswith("text/plain")
+    # Each replica counts its own requests: nginx sent two of the six to each.
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2] * REPLICAS
 
 
 def kill(replica: LiveServer) -> None:
