@@ -7,6 +7,7 @@ names the replica that gave it (X-Upstream), so that a test can send the next re
 to another one, directly. Skipped when nginx or Redis is missing.
 """
 
+import itertools
 import json
 import os
 import re
@@ -154,9 +155,12 @@ class Cluster:
         return {f"127.0.0.1:{r.port}" for r in self.replicas}
 
 
+_addresses = itertools.count(1)
+
+
 def new_client_address() -> str:
     """A fresh client address (TEST-NET-2), so that no two tests share a limit."""
-    return f"198.51.100.{secrets.randbelow(250) + 1}"
+    return f"198.51.100.{next(_addresses)}"
 
 
 def register(cluster: Cluster, client: str) -> str:
