@@ -3,13 +3,18 @@
 No cluster: `kubectl kustomize` renders each overlay, kubernetes-validate checks every
 object against the Kubernetes schemas, and the tests read the rendered objects for
 what a schema cannot know: that probe paths, ports and environment variables exist
-in this service. `make k8s-check` runs this file and fails when kubectl is missing.
+in this service, and that the production pod's environment starts it. `make
+k8s-check` runs this file and fails when kubectl is missing.
 """
 
 import copy
+import math
+import os
 import re
+import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from http import HTTPStatus
 
@@ -19,6 +24,7 @@ import yaml
 
 from config.guard import production_problems
 from tests.conftest import BASE_DIR
+from tests.test_deploy import check_deploy
 
 K8S_DIR = BASE_DIR / "deploy" / "k8s"
 OVERLAYS = ("dev", "production")
@@ -392,3 +398,89 @@ def test_secret_example_holds_placeholders_that_production_refuses():
         jwt_signing_key=data["JWT_SIGNING_KEY"],
         allowed_hosts=["api.example.org"],
     )
+
+
+# The production pod's environment, as the kubelet builds it ----------------------
+
+
+def secret_with_real_values() -> dict[str, str]:
+    """The example Secret, its placeholders replaced by random values."""
+    data = yaml.safe_load(SECRET_EXAMPLE.read_text())["stringData"]
+    return {
+        key: re.sub(r"REPLACE[\w-]*", lambda _: secrets.token_urlsafe(50), value)
+        for key, value in data.items()
+    }
+
+
+def kubelet_env(container: dict, objects: list[dict], pod_ip: str) -> dict[str, str]:
+    """A container's environment: envFrom first, then env in order, $(NAME) expanded."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env |= find(objects, "ConfigMap", source["configMapRef"]["name"])["data"]
+        else:
+            env |= secret_with_real_values()
+    for item in container.get("env", []):
+        if "value" in item:
+            value = EXPANSION.sub(lambda m: env.get(m[1], m[0]), item["value"])
+        elif "fieldRef" in item["valueFrom"]:
+            assert item["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+            value = pod_ip
+        else:
+            source = item["valueFrom"]["resourceFieldRef"]
+            assert source["resource"] == "limits.cpu"
+            value = str(math.ceil(float(container["resources"]["limits"]["cpu"])))
+        env[item["name"]] = value
+    return env
+
+
+@pytest.fixture(scope="module")
+def production_api_env() -> dict[str, str]:
+    """The API container's environment in the production overlay, on 10.0.0.7."""
+    objects = render("production")
+    return kubelet_env(api_container(objects), objects, pod_ip="10.0.0.7")
+
+
+def test_production_pods_get_two_workers_and_allow_their_own_address(
+    production_api_env,
+):
+    assert production_api_env["WEB_CONCURRENCY"] == "2"
+    assert production_api_env["DJANGO_ALLOWED_HOSTS"] == "api.example.org,10.0.0.7"
+    assert production_api_env["DJANGO_ENV"] == "production"
+
+
+def test_production_pods_environment_passes_check_deploy(production_api_env):
+    env = {
+        **{
+            k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_"))
+        },
+        **production_api_env,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+
+    assert check_deploy(env) == []
+
+
+def test_production_pods_environment_loads_gunicorns_config_and_the_app(
+    production_api_env,
+):
+    env = {
+        **{
+            k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_"))
+        },
+        **production_api_env,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PROMETHEUS_MULTIPROC_DIR": "",  # /run/prometheus exists only in the pod
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config"]
+        + ["-c", "config/gunicorn.py", "config.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
