@@ -275,11 +275,14 @@ def test_the_service_reads_the_variables_the_manifests_rely_on():
 def test_workers_come_from_the_cpu_limit_and_the_pod_gets_that_cpu(objects):
     container = api_container(objects)
     (concurrency,) = [e for e in container["env"] if e["name"] == "WEB_CONCURRENCY"]
-    resources = container["resources"]
+    spec = find(objects, "Deployment", "api")["spec"]["template"]["spec"]
 
     source = concurrency["valueFrom"]["resourceFieldRef"]
     assert source == {"containerName": "api", "resource": "limits.cpu", "divisor": "1"}
-    assert resources["requests"] == resources["limits"]  # Guaranteed: no throttling
+    # Guaranteed (requests equal limits in every container): the CPU is the pod's.
+    for each in containers(spec):
+        resources = each["resources"]
+        assert resources["requests"] == resources["limits"], each["name"]
 
 
 def test_grace_period_outlasts_the_pause_and_gunicorns_graceful_timeout(objects):
