@@ -121,8 +121,11 @@ class LiveServer:
         self.args = args or []  # more gunicorn flags, e.g. ["-c", "config/gunicorn.py"]
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, timeout: float = 30.0) -> "LiveServer":
-        """Start gunicorn and wait until /health answers, for up to timeout seconds."""
+    def start(self, *, timeout: float = 120.0) -> "LiveServer":
+        """Start gunicorn and wait until /health answers, for up to timeout seconds.
+
+        A generous default: on a loaded CI machine four workers took over 30 s.
+        """
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [
