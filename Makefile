@@ -12,7 +12,7 @@ RUN_MANAGE = $(RUN) python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients compare loc
+.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients compare loc k8s-check nginx
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,7 +63,7 @@ browser: ## Install Debian's Chromium for the browser tests, where possible
 			|| echo "Chromium could not be installed: the browser tests will be skipped."; \
 		else echo "Chromium is missing (install Debian's chromium package): the browser tests will be skipped."; fi; }
 
-test: install-dev browser ## Run the test suite (SQLite unless DATABASE_URL is set)
+test: install-dev browser nginx ## Run the test suite (SQLite unless DATABASE_URL is set)
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 test-fast: install-dev ## Run the tests without the browser and live-server ones
@@ -100,6 +100,19 @@ clients: install-dev ## Generated clients: a Python one runs a session on gunico
 lint-docker: install-dev ## hadolint on the Dockerfile; docker-compose.yaml against the Compose schema
 	@$(UV) run --frozen hadolint Dockerfile
 	@$(UV) run --frozen check-jsonschema --schemafile deploy/compose-spec.json docker-compose.yaml
+
+# Kubernetes (docs/scaling.md): kubectl with kustomize v5 renders, kubernetes-validate checks.
+k8s-check: install-dev ## Render deploy/k8s's overlays, validate them against the Kubernetes schemas, check them against the service
+	@kubectl version --client 2>/dev/null | grep -Eq 'Kustomize Version: v[5-9]' || { \
+		echo "kubectl with kustomize v5 (kubectl 1.27 or later) is missing: see docs/scaling.md"; exit 1; }
+	@$(UV) run --frozen pytest -q tests/test_k8s.py $(PYTEST_ARGS)
+
+nginx: ## Install Debian's nginx for the scale-out test, where possible
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+			|| echo "nginx could not be installed: the scale-out test will be skipped."; \
+		else echo "nginx is missing (install Debian's nginx package): the scale-out test will be skipped."; fi; }
 
 BENCH_ARGS ?=
 bench: install-dev ## wrk on GET /api/v1/items/ under gunicorn settings (PostgreSQL; docs/benchmarks.md)

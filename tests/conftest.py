@@ -121,8 +121,11 @@ class LiveServer:
         self.args = args or []  # more gunicorn flags, e.g. ["-c", "config/gunicorn.py"]
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "LiveServer":
-        """Start gunicorn and wait until /health answers."""
+    def start(self, *, timeout: float = 120.0) -> "LiveServer":
+        """Start gunicorn and wait until /health answers, for up to timeout seconds.
+
+        A generous default: on a loaded CI machine four workers took over 30 s.
+        """
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [
@@ -135,7 +138,7 @@ class LiveServer:
                 cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         try:
-            wait_for(f"{self.url}/health")
+            wait_for(f"{self.url}/health", timeout=timeout)
         except OSError:
             self.stop()
             raise RuntimeError(
