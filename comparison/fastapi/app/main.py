@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from slowapi.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -55,13 +56,16 @@ def create_app() -> FastAPI:
     """Build the application: settings, logging, middleware, handlers, routers."""
     settings = get_settings()
     configure_logging(level=settings.log_level, json_logs=settings.json_logs)
-    app = FastAPI(
+    # FastAPI's docs pages load Swagger UI and ReDoc from a CDN; fastapi-offline
+    # serves the same files from the package (FastAPI's "self-hosting" recipe).
+    app = FastAPIOffline(
         title=settings.project_name,
         version="1.0.0",
         openapi_url=f"{settings.api_v1_prefix}/openapi.json",
         docs_url=f"{settings.api_v1_prefix}/docs",
         redoc_url=f"{settings.api_v1_prefix}/redoc",
         swagger_ui_oauth2_redirect_url=f"{settings.api_v1_prefix}/docs/oauth2-redirect",
+        static_url=f"{settings.api_v1_prefix}/docs-static",
         lifespan=lifespan,
         # Both spellings are routed (app.api.routing.SlashRouter): no redirects.
         redirect_slashes=False,
