@@ -22,6 +22,9 @@ settings = get_settings()
 
 def client_key(request: Request) -> str:
     """Count a caller with a valid access token by user, anyone else by address."""
+    # slowapi reads request.state.view_rate_limit after the endpoint, but sets it
+    # only when Redis answered: with Redis down and errors swallowed, it would raise.
+    request.state.view_rate_limit = None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
         try:
