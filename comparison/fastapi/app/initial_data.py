@@ -18,7 +18,7 @@ async def ensure_first_superuser() -> str:
         if await UserRepository(session).get_by_email(email) is not None:
             return f"superuser {email} exists"
         await UserService(session).create(
-            email=email, password=password, full_name="Admin", is_superuser=True
+            email=email, password=password, is_superuser=True
         )
     await engine.dispose()
     return f"created superuser {email}"

@@ -6,6 +6,8 @@ from contextlib import asynccontextmanager
 import redis.asyncio
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
@@ -20,7 +22,7 @@ from app.config import get_settings
 from app.core.logging import configure_logging
 from app.database import engine
 from app.middleware import BodyLimitMiddleware, request_context
-from app.rate_limit import limiter, rate_limit_exceeded_handler
+from app.rate_limit import RateLimitMiddleware, rate_limit_exceeded_handler
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +54,17 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+async def validation_failed(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, without echoing each bad input back.
+
+    The default handler returns every input, a too-short password included, and
+    recurses into a deeply nested one until it fails with a 500.
+    """
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def create_app() -> FastAPI:
     """Build the application: settings, logging, middleware, handlers, routers."""
     settings = get_settings()
@@ -71,8 +84,8 @@ def create_app() -> FastAPI:
         redirect_slashes=False,
     )
 
-    app.state.limiter = limiter
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_failed)
     for error in (DBAPIError, OSError, TimeoutError):
         app.add_exception_handler(error, database_unavailable)
 
@@ -81,6 +94,8 @@ def create_app() -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, max_body_size=settings.max_request_body_bytes
     )
+    if settings.rate_limits_enabled:
+        app.add_middleware(RateLimitMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allowed_origins,

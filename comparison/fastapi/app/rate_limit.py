@@ -12,6 +12,7 @@ from slowapi.errors import RateLimitExceeded
 from slowapi.util import get_remote_address
 from slowapi.wrappers import Limit
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import get_settings
 from app.core.exceptions import ServiceUnavailable
@@ -22,9 +23,6 @@ settings = get_settings()
 
 def client_key(request: Request) -> str:
     """Count a caller with a valid access token by user, anyone else by address."""
-    # slowapi reads request.state.view_rate_limit after the endpoint, but sets it
-    # only when Redis answered: with Redis down and errors swallowed, it would raise.
-    request.state.view_rate_limit = None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
         try:
@@ -34,24 +32,62 @@ def client_key(request: Request) -> str:
     return f"ip:{get_remote_address(request)}"
 
 
-def api_rate(key: str) -> str:
-    """The general limit for this caller: per user when logged in, else per address."""
-    if key.startswith("user:"):
-        return settings.rate_limit_user
-    return settings.rate_limit_anon
-
-
 limiter = Limiter(
     key_func=client_key,
     storage_uri=settings.redis_url,
     storage_options={"socket_connect_timeout": 1, "socket_timeout": 1},
     enabled=settings.rate_limits_enabled,
-    # Redis down: the general limits let requests through (and log it); login does not.
-    swallow_errors=True,
+)
+ANON_LIMIT = parse(settings.rate_limit_anon)
+USER_LIMIT = parse(settings.rate_limit_user)
+_API = Limit(ANON_LIMIT, client_key, "api", False, None, None, None, 1, True)
+# Not counted by the general limit: the docs, and the login (which has its own).
+UNLIMITED = (
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/api/v1/redoc",
+    "/api/v1/auth/login",
 )
 
-# One counter per caller over the whole API, not one per path (slowapi's default).
-api_limit = limiter.shared_limit(api_rate, scope="api")
+
+class RateLimitMiddleware:
+    """The general limits, before validation and auth, so that 401s and 422s count.
+
+    slowapi's decorators run after FastAPI has validated the request and resolved its
+    dependencies, and its default limits count per path; the contract's limits are
+    per caller over the whole API. This counts one hit per API request in slowapi's
+    storage, per user for a valid access token, else per address. Redis down: the
+    request goes through and the failure is logged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the request; answer 429 over the limit."""
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or not path.startswith("/api/v1/")
+            or path.rstrip("/").startswith(UNLIMITED)
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        key = client_key(request)
+        limit = USER_LIMIT if key.startswith("user:") else ANON_LIMIT
+        try:
+            allowed = limiter.limiter.hit(limit, key, "api")
+        except (redis.exceptions.RedisError, StorageError, OSError):
+            limiter.logger.exception("Rate limit storage unreachable: not limiting")
+            allowed = True
+        if not allowed:
+            request.state.view_rate_limit = (limit, [key, "api"])
+            response = rate_limit_exceeded_handler(request, RateLimitExceeded(_API))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
 
 LOGIN_LIMIT = parse(settings.rate_limit_login)
 _LOGIN = Limit(LOGIN_LIMIT, client_key, "login", False, None, None, None, 1, True)

@@ -15,7 +15,7 @@ class UserCreate(BaseModel):
 
     email: Email
     password: Password
-    full_name: FullName = ""
+    full_name: FullName | None = None
 
 
 class UserUpdate(BaseModel):
@@ -23,7 +23,7 @@ class UserUpdate(BaseModel):
 
     # A default of None that is not a valid value: an explicit null is a 422.
     email: Email = Field(default=None)  # type: ignore[assignment]
-    full_name: FullName = Field(default=None)  # type: ignore[assignment]
+    full_name: FullName | None = None
     password: Password = Field(default=None)  # type: ignore[assignment]
 
 
@@ -41,7 +41,7 @@ class UserPublic(BaseModel):
 
     id: int
     email: str
-    full_name: str
+    full_name: str | None
     is_active: bool
     is_superuser: bool
     created_at: datetime

@@ -40,7 +40,7 @@ class UserService:
         *,
         email: str,
         password: str,
-        full_name: str = "",
+        full_name: str | None = None,
         is_superuser: bool = False,
     ) -> User:
         """Create a user with a hashed password."""

@@ -8,7 +8,6 @@ from app.api.deps import CurrentUser, ItemServiceDep
 from app.api.pagination import PageDep, set_list_headers
 from app.api.routing import SlashRouter
 from app.models import Item
-from app.rate_limit import api_limit
 from app.schemas.common import Message, Text
 from app.schemas.item import ItemCreate, ItemPublic, ItemUpdate
 
@@ -23,7 +22,6 @@ NOT_FOUND = {404: {"model": Message, "description": "No such item, or another's"
 
 
 @router.get("/", response_model=list[ItemPublic], summary="List items")
-@api_limit
 async def list_items(
     request: Request,
     response: Response,
@@ -47,34 +45,31 @@ async def list_items(
     status_code=status.HTTP_201_CREATED,
     summary="Create an item",
 )
-@api_limit
 async def create_item(
-    request: Request, body: ItemCreate, user: CurrentUser, items: ItemServiceDep
+    body: ItemCreate, user: CurrentUser, items: ItemServiceDep
 ) -> Item:
     """Create an item owned by the caller."""
     return await items.create(body, owner=user)
 
 
 @router.get(
-    "/{item_id}", response_model=ItemPublic, summary="Read an item", responses=NOT_FOUND
+    "/{item_id:int}",
+    response_model=ItemPublic,
+    summary="Read an item",
+    responses=NOT_FOUND,
 )
-@api_limit
-async def read_item(
-    request: Request, item_id: ItemId, user: CurrentUser, items: ItemServiceDep
-) -> Item:
+async def read_item(item_id: ItemId, user: CurrentUser, items: ItemServiceDep) -> Item:
     """Return one of the caller's items (any item for a superuser)."""
     return await items.get(item_id, user)
 
 
 @router.put(
-    "/{item_id}",
+    "/{item_id:int}",
     response_model=ItemPublic,
     summary="Replace an item",
     responses=NOT_FOUND,
 )
-@api_limit
 async def replace_item(
-    request: Request,
     item_id: ItemId,
     body: ItemCreate,
     user: CurrentUser,
@@ -85,14 +80,12 @@ async def replace_item(
 
 
 @router.patch(
-    "/{item_id}",
+    "/{item_id:int}",
     response_model=ItemPublic,
     summary="Update an item",
     responses=NOT_FOUND,
 )
-@api_limit
 async def update_item(
-    request: Request,
     item_id: ItemId,
     body: ItemUpdate,
     user: CurrentUser,
@@ -103,15 +96,14 @@ async def update_item(
 
 
 @router.delete(
-    "/{item_id}",
+    "/{item_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Delete an item",
     responses=NOT_FOUND,
 )
-@api_limit
 async def delete_item(
-    request: Request, item_id: ItemId, user: CurrentUser, items: ItemServiceDep
+    item_id: ItemId, user: CurrentUser, items: ItemServiceDep
 ) -> None:
     """Delete one of the caller's items."""
     await items.delete(await items.get(item_id, user))

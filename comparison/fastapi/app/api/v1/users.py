@@ -9,7 +9,6 @@ from app.api.pagination import PageDep, set_list_headers
 from app.api.routing import SlashRouter
 from app.core.exceptions import NotAuthorized
 from app.models import User
-from app.rate_limit import api_limit
 from app.schemas.common import Message
 from app.schemas.user import UserCreate, UserPublic, UserUpdate, UserUpdateAdmin
 
@@ -40,15 +39,13 @@ Caller = Annotated[User, Depends(self_or_superuser)]
     summary="Register a user",
     responses={400: {"model": Message, "description": "Email already registered"}},
 )
-@api_limit
-async def register(request: Request, body: UserCreate, users: UserServiceDep) -> User:
+async def register(body: UserCreate, users: UserServiceDep) -> User:
     """Create an account; anyone may."""
     return await users.register(body)
 
 
 @router.get("/me", response_model=UserPublic, summary="Read the current user")
-@api_limit
-async def read_me(request: Request, user: CurrentUser) -> User:
+async def read_me(user: CurrentUser) -> User:
     """Return the authenticated caller."""
     return user
 
@@ -59,7 +56,6 @@ async def read_me(request: Request, user: CurrentUser) -> User:
     summary="List users (superuser)",
     responses=ERRORS,
 )
-@api_limit
 async def list_users(
     request: Request,
     response: Response,
@@ -74,29 +70,24 @@ async def list_users(
 
 
 @router.get(
-    "/{user_id}",
+    "/{user_id:int}",
     response_model=UserPublic,
     summary="Read a user (themself or a superuser)",
     responses=ERRORS,
 )
-@api_limit
-async def read_user(
-    request: Request, user_id: UserId, caller: Caller, users: UserServiceDep
-) -> User:
+async def read_user(user_id: UserId, caller: Caller, users: UserServiceDep) -> User:
     """Return one user; the caller's own record costs no query."""
     return caller if user_id == caller.id else await users.get(user_id)
 
 
 @router.patch(
-    "/{user_id}",
+    "/{user_id:int}",
     response_model=UserPublic,
     summary="Update a user (themself or a superuser)",
     description="`is_active` and `is_superuser` are applied for superusers only.",
     responses={**ERRORS, 400: {"model": Message, "description": "Email taken"}},
 )
-@api_limit
 async def update_user(
-    request: Request,
     user_id: UserId,
     body: UserUpdateAdmin,
     caller: Caller,
@@ -113,15 +104,14 @@ async def update_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Delete a user (superuser)",
     responses=ERRORS,
 )
-@api_limit
 async def delete_user(
-    request: Request, user_id: UserId, caller: CurrentSuperuser, users: UserServiceDep
+    user_id: UserId, caller: CurrentSuperuser, users: UserServiceDep
 ) -> None:
     """Delete a user and their items; never one's own account."""
     await users.delete(await users.get(user_id), by=caller)
