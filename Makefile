@@ -12,7 +12,7 @@ RUN_MANAGE = $(RUN) python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients twin
+.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -106,5 +106,6 @@ bench: install-dev ## wrk on GET /api/v1/items/ under gunicorn settings (Postgre
 	@$(UV) run --frozen python scripts/bench.py $(BENCH_ARGS)
 
 # --- Comparison with FastAPI (comparison/fastapi/README.md) ---
+.PHONY: twin
 twin: uv ## Serve the FastAPI twin on TWIN_PORT (8001): own .venv, Alembic, first superuser, gunicorn+uvicorn
 	@comparison/fastapi/serve
