@@ -76,6 +76,7 @@ LOGIN_BODY = {
     responses={
         400: {"model": Message, "description": "Inactive user"},
         401: {"model": Message, "description": "Incorrect email or password"},
+        422: {"description": "A malformed body (FastAPI's validation error list)"},
         429: {
             "model": Message,
             "description": "Too many tries for this address or user",
