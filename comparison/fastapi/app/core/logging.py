@@ -37,6 +37,7 @@ def configure_logging(*, level: str, json_logs: bool) -> None:
     )
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # below LOG_LEVEL: no processing at all
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
