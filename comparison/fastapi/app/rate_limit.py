@@ -40,7 +40,6 @@ limiter = Limiter(
 )
 ANON_LIMIT = parse(settings.rate_limit_anon)
 USER_LIMIT = parse(settings.rate_limit_user)
-_API = Limit(ANON_LIMIT, client_key, "api", False, None, None, None, 1, True)
 # Not counted by the general limit: the docs, and the login (which has its own).
 UNLIMITED = (
     "/api/v1/openapi.json",
@@ -83,7 +82,8 @@ class RateLimitMiddleware:
             allowed = True
         if not allowed:
             request.state.view_rate_limit = (limit, [key, "api"])
-            response = rate_limit_exceeded_handler(request, RateLimitExceeded(_API))
+            exceeded = Limit(limit, client_key, "api", False, None, None, None, 1, True)
+            response = rate_limit_exceeded_handler(request, RateLimitExceeded(exceeded))
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
