@@ -127,3 +127,7 @@ compare: install-dev ## Benchmark ours, the FastAPI twin and the floor; rewrite 
 
 loc: ## Count lines of code per concern, ours and the twin's; dependency counts (docs/comparison.md)
 	@$(UV) run --frozen python scripts/loc.py
+
+.PHONY: twin
+twin: uv ## Serve the FastAPI twin on TWIN_PORT (8001): own .venv, Alembic, first superuser, gunicorn+uvicorn
+	@comparison/fastapi/serve

@@ -1,0 +1,1 @@
+"""Business rules: each service works on the request's session and commits."""
