@@ -101,6 +101,11 @@ def ours_env(env: dict[str, str], port: int, static_root: Path) -> dict[str, str
         # Background jobs in the web process: no Celery worker runs here.
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
+        # The suite checks behaviour, not speed: on a loaded CI machine an Argon2
+        # login can take seconds, which the production stall guards would turn
+        # into 503s.
+        "DATABASE_STALL_TIMEOUT": "60",
+        "DATABASE_STATEMENT_TIMEOUT_MS": "60000",
     }
 
 

@@ -180,9 +180,7 @@ def test_inactive_user_gets_400_after_a_correct_password(
 ) -> None:
     """Login of an inactive user: 400 `{"detail": "Inactive user"}` (only after a
     correct password)."""
-    deactivate = admin.client.patch(
-        f"{API}/users/{user.id}", json={"is_active": False}
-    )
+    deactivate = admin.client.patch(f"{API}/users/{user.id}", json={"is_active": False})
     assert deactivate.status_code == 200, deactivate.text
 
     right = client.post(
@@ -303,9 +301,7 @@ def test_a_user_deactivated_after_login_is_refused(admin, user, observe) -> None
     """A user deactivated after the token was issued is refused on the next
     request."""
     assert user.client.get(f"{API}/users/me").status_code == 200
-    deactivate = admin.client.patch(
-        f"{API}/users/{user.id}", json={"is_active": False}
-    )
+    deactivate = admin.client.patch(f"{API}/users/{user.id}", json={"is_active": False})
     assert deactivate.status_code == 200
 
     response = user.client.get(f"{API}/users/me")
