@@ -25,6 +25,7 @@ import pytest
 
 from tests.contract.helpers import (
     BASE_URL,
+    TARGET,
     Account,
     authorized,
     log_in,
@@ -37,7 +38,6 @@ RESULTS_DIR = Path(
     os.environ.get("CONTRACT_RESULTS_DIR")
     or Path(__file__).resolve().parents[2] / "comparison" / "results"
 )
-TARGET = os.environ.get("CONTRACT_TARGET", "server")
 RESULTS_FILE = RESULTS_DIR / (
     f"contract-{TARGET}{os.environ.get('CONTRACT_RESULTS_SUFFIX', '')}.json"
 )

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 
 BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 API = "/api/v1"
@@ -23,8 +24,17 @@ USER_KEYS = {
 }
 ITEM_KEYS = {"id", "title", "description", "owner_id", "created_at", "updated_at"}
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
+TARGET = os.environ.get("CONTRACT_TARGET", "server")
 # What may answer a validation error, by the contract: 400 (DRF) or 422 (FastAPI).
 VALIDATION_STATUSES = (400, 422)
+
+
+def known_gap(issue: int, reason: str) -> pytest.MarkDecorator:
+    """Mark a test that our service fails today, as the issue says; strict, so that
+    the mark goes when the gap is closed. Other targets run the test as it is."""
+    return pytest.mark.xfail(
+        TARGET == "ours", strict=True, reason=f"issue {issue}: {reason}"
+    )
 
 
 def new_client(**headers: str) -> httpx.Client:
