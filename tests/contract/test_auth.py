@@ -18,6 +18,7 @@ from tests.contract.helpers import (
     authorized,
     error_detail,
     is_json,
+    new_client,
     token_claims,
     token_header,
     unique_email,
@@ -278,7 +279,7 @@ def test_a_bad_bearer_is_401_with_the_challenge(user, authorization) -> None:
             unsigned=unsigned(user.access_token),
         )
 
-    with httpx.Client(base_url=str(user.client.base_url), headers=headers) as c:
+    with new_client(**headers) as c:
         response = c.get(f"{API}/users/me")
 
     assert_bearer_challenge(response)
