@@ -13,8 +13,8 @@ server and drops the database. The exit status is pytest's.
 - twin: comparison/fastapi/serve (or TWIN_SERVE), which does its own set-up.
 
 Both get rate limits off, CORS_ALLOWED_ORIGINS=http://allowed.example (the suite's
-CORS tests rely on it), two workers and the Redis at REDIS_URL (default
-redis://127.0.0.1:6379/0; ours keeps its keys under a per-run prefix). With
+CORS tests rely on it), two workers and the Redis at REDIS_URL (else TEST_REDIS_URL,
+else redis://127.0.0.1:6379/0; ours keeps its keys under a per-run prefix). With
 CONTRACT_RATE_LIMITS=1 a second server is started with rate limits on, and the tests
 marked `rate_limits` run against it. The twin run sets CONTRACT_BEYOND_GUIDE=0 (the
 twin serves the guide's API only) and CONTRACT_ADMIN=0 (no Django admin).
@@ -74,7 +74,9 @@ def base_env(database_url: str, *, rate_limits: bool) -> dict[str, str]:
     }
     env.update(
         DATABASE_URL=database_url,
-        REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        REDIS_URL=os.environ.get("REDIS_URL")
+        or os.environ.get("TEST_REDIS_URL")
+        or "redis://127.0.0.1:6379/0",
         JWT_SIGNING_KEY=secrets.token_urlsafe(50),
         FIRST_SUPERUSER_EMAIL=f"contract-admin-{secrets.token_hex(4)}@example.com",
         FIRST_SUPERUSER_PASSWORD=secrets.token_urlsafe(18),
