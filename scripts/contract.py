@@ -139,7 +139,12 @@ def server(
         )
         if not serve.exists():
             sys.exit(f"{serve} is missing: the twin is not in this checkout.")
-        env = {**env, "TWIN_PORT": str(port)}
+        # ENVIRONMENT: the twin's production mode (pydantic-settings), as ours runs.
+        env = {**env, "TWIN_PORT": str(port), "ENVIRONMENT": "production"}
+        # Its own environment: not ours, which `uv run` puts first on PATH.
+        ours_bin = str(Path(sys.prefix) / "bin")
+        path = env.get("PATH", "").split(os.pathsep)
+        env["PATH"] = os.pathsep.join(entry for entry in path if entry != ours_bin)
         command, cwd = [str(serve)], serve.parent
     log(f"{target} on {base} (log: {logfile})")
     with logfile.open("wb") as out:
@@ -149,9 +154,9 @@ def server(
     try:
         try:
             wait_until_up(f"{base}/health", process, timeout=START_TIMEOUT[target])
-        except RuntimeError:
+        except RuntimeError as error:
             sys.stdout.write(logfile.read_text(errors="replace")[-4000:])
-            raise
+            sys.exit(f"{target} did not start: {error}")
         yield base
     finally:
         stop(process, timeout=30)
