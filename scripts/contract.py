@@ -162,11 +162,17 @@ def server(
         stop(process, timeout=30)
 
 
-def leaked_secrets(logfile: Path, env: dict[str, str]) -> list[str]:
-    """Return the names of the secrets that appear in the server's log."""
+def leaked_secrets(logfile: Path, env: dict[str, str], used: Path) -> list[str]:
+    """Say which secrets appear in the server's log: the run's keys and the
+    passwords and tokens the suite used (never the values themselves)."""
     text = logfile.read_text(errors="replace")
     names = ("FIRST_SUPERUSER_PASSWORD", "JWT_SIGNING_KEY", "DJANGO_SECRET_KEY")
-    return [name for name in names if env.get(name) and env[name] in text]
+    leaks = [name for name in names if env.get(name) and env[name] in text]
+    secrets_used = used.read_text().split() if used.exists() else []
+    found = sum(1 for secret in secrets_used if secret in text)
+    if found:
+        leaks.append(f"{found} of the suite's {len(secrets_used)} passwords and tokens")
+    return leaks
 
 
 def run_pass(
@@ -190,6 +196,7 @@ def run_pass(
             "CONTRACT_TARGET": target,
             "CONTRACT_CORS_ORIGIN": CORS_ORIGIN,
             "CONTRACT_RATE_LIMITS": "1" if rate_limits else "0",
+            "CONTRACT_SECRETS_FILE": str(workdir / f"{label}.secrets"),
         }
         if target == "twin":
             suite_env.update(CONTRACT_BEYOND_GUIDE="0", CONTRACT_ADMIN="0")
@@ -199,7 +206,7 @@ def run_pass(
         status = subprocess.run(
             [*PYTEST, "-m", marker, *pytest_args], env=suite_env, cwd=BASE_DIR
         ).returncode
-    leaks = leaked_secrets(workdir / f"{label}.log", env)
+    leaks = leaked_secrets(workdir / f"{label}.log", env, workdir / f"{label}.secrets")
     if leaks:
         log(f"FAILED: the server's log holds {', '.join(leaks)}")
         return status or 1

@@ -6,7 +6,8 @@ SUPERUSER_EMAIL, SUPERUSER_PASSWORD (required); CONTRACT_TARGET (a name for the
 results file, default "server"); CONTRACT_BEYOND_GUIDE=0 skips `beyond_guide`;
 CONTRACT_RATE_LIMITS=1 runs `rate_limits` (skipped otherwise); CONTRACT_ADMIN=0 skips
 the Django admin check; CONTRACT_CORS_ORIGIN (default http://allowed.example) is the
-origin the server allows; CONTRACT_RESULTS_DIR (default comparison/results).
+origin the server allows; CONTRACT_RESULTS_DIR (default comparison/results);
+CONTRACT_SECRETS_FILE: where to list the passwords and tokens used, for a log search.
 
 Every run writes `<results dir>/contract-<target>.json`: each test's outcome, the
 contract sentence it checks (its docstring) and what it observed (`observe`).
@@ -25,6 +26,7 @@ import pytest
 
 from tests.contract.helpers import (
     BASE_URL,
+    SECRETS,
     TARGET,
     Account,
     authorized,
@@ -109,6 +111,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
         + "\n"
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Hand the passwords and tokens used to the runner, which searches the log."""
+    path = os.environ.get("CONTRACT_SECRETS_FILE")
+    if path and SECRETS:
+        Path(path).write_text("\n".join(sorted(SECRETS)) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -23,7 +23,7 @@ USER_KEYS = {
     "updated_at",
 }
 ITEM_KEYS = {"id", "title", "description", "owner_id", "created_at", "updated_at"}
-TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
+TOKEN_KEYS = ("access_token", "refresh_token", "token_type", "expires_in")
 TARGET = os.environ.get("CONTRACT_TARGET", "server")
 # What may answer a validation error, by the contract: 400 (DRF) or 422 (FastAPI).
 VALIDATION_STATUSES = (400, 422)
@@ -77,10 +77,16 @@ class Account:
             self._client.close()
 
 
+# Passwords and tokens the run has used: scripts/contract.py looks for them in the
+# server's log afterwards (CONTRACT_SECRETS_FILE), where none may appear.
+SECRETS: set[str] = set()
+
+
 def register(
     client: httpx.Client, *, email: str, password: str, **fields: Any
 ) -> dict[str, Any]:
     """Register a user through POST /users/ and return the body; fail unless 201."""
+    SECRETS.add(password)
     response = client.post(
         f"{API}/users/", json={"email": email, "password": password, **fields}
     )
@@ -94,6 +100,7 @@ def log_in(client: httpx.Client, email: str, password: str) -> dict[str, Any]:
         f"{API}/auth/login", data={"username": email, "password": password}
     )
     assert response.status_code == 200, response.text
+    SECRETS.update((password, *(response.json()[key] for key in TOKEN_KEYS[:2])))
     return response.json()
 
 

@@ -32,7 +32,7 @@ def assert_token_pair(response: httpx.Response) -> dict:
     assert response.status_code == 200, response.text
     assert is_json(response)
     body = response.json()
-    assert set(body) == TOKEN_KEYS
+    assert set(body) == set(TOKEN_KEYS)
     assert body["token_type"] == "bearer"
     assert isinstance(body["expires_in"], int)
     assert not isinstance(body["expires_in"], bool)
