@@ -21,23 +21,31 @@ twin serves the guide's API only) and CONTRACT_ADMIN=0 (no Django admin).
 
 Arguments after the script name go to pytest (`make contract PYTEST_ARGS="-k auth"`).
 Each run writes comparison/results/contract-<target>.json (tests/contract/conftest.py).
-After the run the server's log is searched for the secrets the run set: any hit fails.
+After the run the server's log is searched for the secrets the run set and the
+passwords and tokens the suite used: any hit fails. The server reaches PostgreSQL and
+Redis through fault proxies that the tests marked `faults` switch off and on again
+(CONTRACT_FAULTS_URL; see FaultControl).
 """
 
+import http.server
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import psycopg
 from serving import free_port, stop, wait_until_up
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+from tests.support.faultproxy import FaultProxy  # noqa: E402  (no Django in it)
+
 TARGETS = ("ours", "twin")
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 CORS_ORIGIN = "http://allowed.example"
@@ -109,6 +117,67 @@ def ours_env(env: dict[str, str], port: int, static_root: Path) -> dict[str, str
         "DATABASE_STALL_TIMEOUT": "60",
         "DATABASE_STATEMENT_TIMEOUT_MS": "60000",
     }
+
+
+MODES = ("pass", "kill", "hang", "freeze")
+
+
+class FaultControl:
+    """TCP fault proxies in front of PostgreSQL and Redis, switched over HTTP.
+
+    The server reaches its database and cache through them; the suite's `faults`
+    tests switch them with `POST <CONTRACT_FAULTS_URL>/<database|cache>/<mode>`
+    (modes of tests/support/faultproxy.py: pass, kill, hang, freeze).
+    """
+
+    def __init__(self, database_url: str, redis_url: str) -> None:
+        """Start one proxy per dependency and the control endpoint."""
+        db = urllib.parse.urlsplit(database_url)
+        cache = urllib.parse.urlsplit(redis_url)
+        self.proxies = {
+            "database": FaultProxy(db.hostname or "127.0.0.1", db.port or 5432),
+            "cache": FaultProxy(cache.hostname or "127.0.0.1", cache.port or 6379),
+        }
+        for proxy in self.proxies.values():
+            proxy.start()
+        self.database_url = urllib.parse.urlunsplit(
+            db._replace(netloc=self._netloc(db, self.proxies["database"].port))
+        )
+        self.redis_url = urllib.parse.urlunsplit(
+            cache._replace(netloc=self._netloc(cache, self.proxies["cache"].port))
+        )
+        proxies = self.proxies
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            """POST /<dependency>/<mode> switches one proxy."""
+
+            def do_POST(self) -> None:
+                name, _, mode = self.path.strip("/").partition("/")
+                if name not in proxies or mode not in MODES:
+                    self.send_error(404)
+                    return
+                proxies[name].set_mode(mode)  # type: ignore[arg-type]
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def _netloc(parts: urllib.parse.SplitResult, port: int) -> str:
+        """Return the URL's user part with the proxy's address."""
+        user, _, _ = parts.netloc.rpartition("@")
+        return f"{user}@127.0.0.1:{port}" if user else f"127.0.0.1:{port}"
+
+    def close(self) -> None:
+        """Stop the control endpoint and the proxies."""
+        self.http.shutdown()
+        for proxy in self.proxies.values():
+            proxy.stop()
 
 
 @contextmanager
@@ -185,9 +254,11 @@ def run_pass(
 ) -> int:
     """Start one server and run one pytest pass against it; return pytest's status."""
     env = base_env(database_url, rate_limits=rate_limits)
+    faults = FaultControl(env["DATABASE_URL"], env["REDIS_URL"])
+    env.update(DATABASE_URL=faults.database_url, REDIS_URL=faults.redis_url)
     label = f"{target}-rate-limits" if rate_limits else target
     marker = "rate_limits" if rate_limits else "not rate_limits"
-    with server(target, env, workdir, label) as base:
+    with closing(faults), server(target, env, workdir, label) as base:
         suite_env = {
             **os.environ,
             "BASE_URL": base,
@@ -197,6 +268,7 @@ def run_pass(
             "CONTRACT_CORS_ORIGIN": CORS_ORIGIN,
             "CONTRACT_RATE_LIMITS": "1" if rate_limits else "0",
             "CONTRACT_SECRETS_FILE": str(workdir / f"{label}.secrets"),
+            "CONTRACT_FAULTS_URL": faults.url,
         }
         if target == "twin":
             suite_env.update(CONTRACT_BEYOND_GUIDE="0", CONTRACT_ADMIN="0")

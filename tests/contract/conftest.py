@@ -7,7 +7,8 @@ results file, default "server"); CONTRACT_BEYOND_GUIDE=0 skips `beyond_guide`;
 CONTRACT_RATE_LIMITS=1 runs `rate_limits` (skipped otherwise); CONTRACT_ADMIN=0 skips
 the Django admin check; CONTRACT_CORS_ORIGIN (default http://allowed.example) is the
 origin the server allows; CONTRACT_RESULTS_DIR (default comparison/results);
-CONTRACT_SECRETS_FILE: where to list the passwords and tokens used, for a log search.
+CONTRACT_SECRETS_FILE: where to list the passwords and tokens used, for a log search;
+CONTRACT_FAULTS_URL: the runner's switch of fault proxies (tests marked `faults`).
 
 Every run writes `<results dir>/contract-<target>.json`: each test's outcome, the
 contract sentence it checks (its docstring) and what it observed (`observe`).
@@ -140,6 +141,30 @@ def observe(request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
         _observed.setdefault(request.node.nodeid, {})[key] = value
 
     return record
+
+
+@pytest.fixture
+def faults() -> Iterator[Callable[[str, str], None]]:
+    """Switch the server's database or cache off ("kill") and on ("pass").
+
+    Afterwards both are on again and the server must be ready within 60 s: the
+    contract's "recovers by itself ... with no restart".
+    """
+    url = os.environ.get("CONTRACT_FAULTS_URL")
+    if not url:
+        pytest.skip("needs CONTRACT_FAULTS_URL (scripts/contract.py sets it)")
+
+    def switch(dependency: str, mode: str) -> None:
+        httpx.post(f"{url}/{dependency}/{mode}", timeout=10).raise_for_status()
+
+    yield switch
+    switch("database", "pass")
+    switch("cache", "pass")
+    deadline = time.monotonic() + 60
+    with new_client() as anonymous:
+        while anonymous.get("/health/ready").status_code != 200:
+            assert time.monotonic() < deadline, "not ready 60 s after the fault"
+            time.sleep(0.5)
 
 
 @pytest.fixture
