@@ -12,7 +12,7 @@ RUN_MANAGE = $(RUN) python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients compare loc k8s-check nginx
+.PHONY: help uv install install-dev run serve worker beat test test-fast lint format check-migrations browser clean schemathesis openapi lint-docker bench clients compare loc k8s-check nginx contract
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -95,6 +95,10 @@ clean: ## Remove the environment, caches and the SQLite database
 
 clients: install-dev ## Generated clients: a Python one runs a session on gunicorn, a TypeScript one type-checks (PostgreSQL, npm)
 	@UV="$(UV)" $(UV) run --frozen python scripts/clients.py
+
+TARGET ?= ours
+contract: install-dev ## The black-box contract suite against a fresh server: TARGET=ours (default) or twin (PostgreSQL)
+	@TARGET="$(TARGET)" $(UV) run --frozen python scripts/contract.py $(PYTEST_ARGS)
 
 # --- Deployment (docs/deployment.md) ---
 lint-docker: install-dev ## hadolint on the Dockerfile; docker-compose.yaml against the Compose schema
