@@ -78,6 +78,19 @@ def test_authenticated_api_keeps_serving_and_logs_the_outage(redis_down, caplog)
 
 
 @pytest.mark.django_db
+def test_bad_bearer_tokens_stay_401_when_the_anonymous_count_is_down(
+    api_client, redis_down
+):
+    statuses = [
+        api_client.get("/api/v1/users/me", HTTP_AUTHORIZATION="Bearer x.y.z")
+        for _ in range(3)
+    ]
+
+    assert [r.status_code for r in statuses] == [HTTPStatus.UNAUTHORIZED] * 3
+    assert all(r["WWW-Authenticate"] == "Bearer" for r in statuses)
+
+
+@pytest.mark.django_db
 def test_anonymous_registration_keeps_working(api_client, redis_down):
     response = api_client.post(
         "/api/v1/users/", {"email": "new@example.com", "password": DEFAULT_PASSWORD}
