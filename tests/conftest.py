@@ -135,7 +135,7 @@ class LiveServer:
                 cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         try:
-            wait_for(f"{self.url}/health")
+            wait_for(f"{self.url}/health", timeout=90)  # a loaded 2-core CI box
         except OSError:
             self.stop()
             raise RuntimeError(
