@@ -1,8 +1,9 @@
 """gunicorn settings from the environment: `gunicorn -c config/gunicorn.py config.wsgi`.
 
-Defaults: sync workers, one per core; measured against the other choices on a 2-core
-machine in docs/benchmarks.md. Command-line flags and
-GUNICORN_CMD_ARGS still win over this file.
+Defaults: gthread workers, one per core, 8 threads each; measured against sync and
+other thread counts on a 2-core machine in docs/benchmarks.md, and chosen for what the
+faults of docs/operations.md need (a stalled database, a deploy, slow clients).
+Command-line flags and GUNICORN_CMD_ARGS still win over this file.
 """
 
 import os
@@ -31,18 +32,21 @@ def _default_workers() -> int:
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = _int("WEB_CONCURRENCY", _default_workers())
-# sync, one process per core: the most requests per second and the lowest p99 on a
-# quiet machine (benchmarks.md). gthread is the choice where the database can hang
-# (a network partition): a waiting request then holds a thread, not a process.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+# gthread, not sync: a request waiting on a stalled database (up to 4 s, then 503)
+# holds one thread, not a whole process, so /health and the other requests go on;
+# at SIGTERM it has accepted what was queued, which sync leaves to be reset; it keeps
+# connections alive, which sync closes after every response (benchmarks.md).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 if worker_class not in ("sync", "gthread"):
     # The app is a blocking WSGI app on psycopg; an async worker class would need
     # gevent or eventlet (not installed) and patched database drivers.
     raise SystemExit(
         f"GUNICORN_WORKER_CLASS must be sync or gthread, not {worker_class!r}."
     )
-# More than one thread turns a sync worker into a gthread one, so 1 for sync.
-threads = _int("GUNICORN_THREADS", 4 if worker_class == "gthread" else 1)
+# 8: as fast as 4 under load (benchmarks.md), and a stall takes 8 threads per
+# worker before /health waits. More than one thread turns a sync worker into a
+# gthread one, so 1 for sync.
+threads = _int("GUNICORN_THREADS", 8 if worker_class == "gthread" else 1)
 # gunicorn's classes, answering their own errors (414, 431, 400) as JSON.
 worker_class = (
     "config.workers.ThreadWorker"
@@ -50,8 +54,10 @@ worker_class = (
     else "config.workers.SyncWorker"
 )
 
-# SIGTERM: stop accepting, let in-flight requests finish for up to graceful_timeout
-# seconds, then exit. docker-compose's stop_grace_period must be longer than this.
+# SIGTERM: stop accepting (post_worker_init below: after taking what was queued), let
+# in-flight requests finish for up to graceful_timeout seconds, then exit. compose's
+# stop_grace_period (35 s) and Kubernetes' terminationGracePeriodSeconds must be
+# longer than this plus any preStop delay.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # A worker silent for this long is killed and replaced (a stuck request).
 timeout = _int("GUNICORN_TIMEOUT", 30)
@@ -96,3 +102,12 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+# SHUTDOWN
+# ------------------------------------------------------------------------------
+def post_worker_init(worker):
+    """At SIGTERM, a gthread worker serves what its listener queued, then closes it."""
+    from config.shutdown import close_listeners_on_sigterm
+
+    close_listeners_on_sigterm(worker)

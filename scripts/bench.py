@@ -1,8 +1,9 @@
-"""Benchmark gunicorn worker settings: wrk on GET /api/v1/items/ on PostgreSQL.
+"""Benchmark gunicorn worker settings: wrk on the API's hot paths on PostgreSQL.
 
 Creates (or reuses) a database, migrates it, makes one user with 20 items and a bearer
 token, then for each worker setting starts gunicorn with config/gunicorn.py, warms it
-up, runs wrk a few times and prints requests/s and p99 latency as a Markdown table.
+up, runs wrk on each path (default GET /api/v1/items/) and prints requests/s and p99
+latency as a Markdown table, one row per setting and path.
 Run it as `make bench` or `uv run python scripts/bench.py --help`. Only loopback
 traffic; every run is bounded by --duration.
 """
@@ -50,7 +51,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--configs",
         default=DEFAULT_CONFIGS,
-        help="space-separated CLASS:WORKERS[:THREADS] (default: %(default)s)",
+        help="space-separated CLASS:WORKERS[:THREADS[:KEEPALIVE[:MAX_REQUESTS]]]"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--paths",
+        default="/api/v1/items/",
+        help="space-separated paths, each measured per setting (default: %(default)s)",
     )
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per setting")
     parser.add_argument("--duration", default="10s", help="length of one wrk run")
@@ -107,33 +114,33 @@ def prepare(env: dict[str, str]) -> str:
     return re.search(r"TOKEN=(\S+)", out).group(1)
 
 
-def start_server(args, env, worker_class, workers, threads, log) -> subprocess.Popen:
+def start_server(args, env, worker_class, workers, threads, log, extra=()):
     """Start gunicorn with the repository's config and wait for /health."""
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py",
             "config.wsgi", "--bind", f"127.0.0.1:{args.port}",
             "--workers", str(workers), "--worker-class", worker_class,
-            "--threads", str(threads),
+            "--threads", str(threads), *extra,
         ],
         env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        wait_until_up(f"http://127.0.0.1:{args.port}/health", process, timeout=30)
+        wait_until_up(f"http://127.0.0.1:{args.port}/health", process, timeout=90)
     except RuntimeError:
         stop(process)
         raise SystemExit("gunicorn did not start; see .bench/gunicorn.log") from None
     return process
 
 
-def wrk(args, token: str, duration: str) -> dict[str, float]:
+def wrk(args, token: str, duration: str, path: str) -> dict[str, float]:
     """Run wrk once; return requests/s, p99 (ms) and the count of errors."""
     out = subprocess.run(
         [
             "wrk", "--latency", "-t", str(args.wrk_threads),
             "-c", str(args.connections), "-d", duration,
             "-H", f"Authorization: Bearer {token}",
-            f"http://127.0.0.1:{args.port}/api/v1/items/",
+            f"http://127.0.0.1:{args.port}{path}",
         ],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
@@ -149,17 +156,29 @@ def wrk(args, token: str, duration: str) -> dict[str, float]:
     }
 
 
-def run_setting(args, env, token, config) -> dict[str, float]:
+def run_setting(args, env, token, config, path) -> dict[str, float]:
     """Start gunicorn for one setting, warm it up, measure one wrk run, stop it."""
     worker_class, workers, *rest = config.split(":")
     threads = int(rest[0]) if rest else 1
+    extra = []
+    if len(rest) > 1:
+        extra += ["--keep-alive", rest[1]]
+    if len(rest) > 2:  # worker recycling, with a jitter of half the count
+        extra += [
+            "--max-requests",
+            rest[2],
+            "--max-requests-jitter",
+            str(int(rest[2]) // 2),
+        ]
     with (BASE_DIR / ".bench" / "gunicorn.log").open("ab") as log:
-        process = start_server(args, env, worker_class, int(workers), threads, log)
+        process = start_server(
+            args, env, worker_class, int(workers), threads, log, extra
+        )
         try:
-            wrk(args, token, "3s")  # warm-up: connections, caches, imports
+            wrk(args, token, "3s", path)  # warm-up: connections, caches, imports
             load = os.getloadavg()[0]
             cpu_before = cpu_seconds(process.pid)
-            result = wrk(args, token, args.duration)
+            result = wrk(args, token, args.duration, path)
             cpu = cpu_seconds(process.pid) - cpu_before
         finally:
             stop(process)
@@ -184,27 +203,27 @@ def main() -> None:
     (BASE_DIR / ".bench").mkdir(exist_ok=True)
     create_database(args.database_url)
     token = prepare(env)
-    configs = args.configs.split()
+    configs = [(c, p) for p in args.paths.split() for c in args.configs.split()]
     print(
         f"cores={os.cpu_count()} wrk -t{args.wrk_threads} -c{args.connections} "
         f"-d{args.duration}, {args.runs} rounds over the settings, "
-        f"GET /api/v1/items/ (20 items, bearer token)\n",
+        f"GET {args.paths} (20 items, bearer token)\n",
         flush=True,
     )
-    results: dict[str, list[dict[str, float]]] = {c: [] for c in configs}
+    results: dict[str, list[dict[str, float]]] = {f"{c} {p}": [] for c, p in configs}
     for round_number in range(1, args.runs + 1):
-        for config in configs:
-            result = run_setting(args, env, token, config)
-            results[config].append(result)
+        for config, path in configs:
+            result = run_setting(args, env, token, config, path)
+            results[f"{config} {path}"].append(result)
             print(
-                f"round {round_number} {config}: {result['rps']:.0f} req/s, "
+                f"round {round_number} {config} {path}: {result['rps']:.0f} req/s, "
                 f"p99 {result['p99']:.1f} ms, {result['per_cpu_s']:.0f} req per "
                 f"CPU-second, {result['timeouts']} timeouts, load {result['load']:.2f}",
                 file=sys.stderr,
                 flush=True,
             )
     print(
-        "| setting | req/s per round | median req/s | p99 ms per round "
+        "| setting and path | req/s per round | median req/s | p99 ms per round "
         "| median p99 ms | timeouts | req per CPU-s (median) "
         "| load avg before each round |"
     )

@@ -42,13 +42,13 @@ def setting(output: str, name: str) -> str:
     return match.group(1).strip()
 
 
-def test_default_is_one_sync_worker_per_core_no_access_log():
+def test_default_is_one_gthread_worker_per_core_no_access_log():
     result = gunicorn_config()
 
     assert result.returncode == 0, result.stderr
     assert setting(result.stdout, "workers") == str(os.process_cpu_count())
-    assert setting(result.stdout, "worker_class") == "config.workers.SyncWorker"
-    assert setting(result.stdout, "threads") == "1"
+    assert setting(result.stdout, "worker_class") == "config.workers.ThreadWorker"
+    assert setting(result.stdout, "threads") == "8"
     assert setting(result.stdout, "accesslog") == "None"
     assert setting(result.stdout, "graceful_timeout") == "25"
     # No leak measured: recycling is off, so it never takes every worker at once.
