@@ -135,3 +135,8 @@ loc: ## Count lines of code per concern, ours and the twin's; dependency counts 
 .PHONY: twin
 twin: uv ## Serve the FastAPI twin on TWIN_PORT (8001): own .venv, Alembic, first superuser, gunicorn+uvicorn
 	@comparison/fastapi/serve
+
+.PHONY: twin-test
+twin-test: uv ## The twin's own ruff and pytest (PostgreSQL TEST_DATABASE_URL, dropped and created; Redis)
+	@cd comparison/fastapi && $(UV) sync --frozen --quiet && $(UV) run --frozen ruff check . \
+		&& $(UV) run --frozen ruff format --check . && $(UV) run --frozen pytest -q $(PYTEST_ARGS)
