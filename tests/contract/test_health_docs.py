@@ -8,7 +8,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from tests.contract.helpers import API, BASE_URL, is_json
+from tests.contract.helpers import API, BASE_URL, is_json, is_timestamp
 
 # Every path of the contract, as written there.
 CONTRACT_PATHS = {
@@ -202,3 +202,26 @@ def test_login_without_its_slash_and_with_one(user, client: httpx.Client) -> Non
 
     assert response.status_code == 200, (response.status_code, response.headers)
     assert "access_token" in response.json()
+
+
+@pytest.mark.parametrize(
+    "path", ["/health", "/api/v1/users/me", "/api/v1/items/", "/api/v1/nothing-here"]
+)
+def test_bodies_are_json(user, path: str, observe) -> None:
+    """All bodies are JSON (`application/json; charset=utf-8`) unless stated."""
+    response = user.client.get(path)
+
+    assert is_json(response), response.headers.get("content-type")
+    observe("content type", response.headers["content-type"])
+
+
+def test_timestamps_carry_a_utc_offset_and_ids_are_integers(user) -> None:
+    """Timestamps are ISO 8601 with a UTC offset. Ids are integers."""
+    item = user.client.post(f"{API}/items/", json={"title": "stamp"}).json()
+    me = user.client.get(f"{API}/users/me").json()
+
+    for body in (item, me):
+        for key in ("created_at", "updated_at"):
+            assert is_timestamp(body[key]), body[key]
+        assert type(body["id"]) is int
+    assert type(item["owner_id"]) is int
