@@ -23,6 +23,7 @@ import hashlib
 import ipaddress
 import logging
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -93,12 +94,28 @@ def hit(key: str, *, timeout: int) -> int:
         return 1
 
 
+# One redis-py client per connection pool: Django's get_client() builds a new one,
+# with its table of some 170 response callbacks, on every call (half the Python
+# work of a hit). A client is only a handle on its pool, safe to share.
+_redis_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _redis_client(backend: RedisCache) -> Any:
+    """Return the redis-py client of the cache's write pool, made once per pool."""
+    cache_client = backend._cache
+    pool = cache_client._get_connection_pool(True)
+    client = _redis_clients.get(pool)
+    if client is None:
+        client = _redis_clients[pool] = cache_client._client(connection_pool=pool)
+    return client
+
+
 def _hit_redis(backend: RedisCache, key: str, *, timeout: int) -> int:
     """SET NX EX and INCR in one MULTI/EXEC round trip: atomic, always expiring."""
     redis_key = backend.make_and_validate_key(key)
     # Django's RedisCache.incr checks EXISTS first (a second round trip, and a race
-    # that could leave a counter without expiry); its client is reused for the pool.
-    client = backend._cache.get_client(redis_key, write=True)
+    # that could leave a counter without expiry); its pool is reused.
+    client = _redis_client(backend)
     with client.pipeline(transaction=True) as pipe:
         pipe.set(redis_key, 0, ex=timeout, nx=True)
         pipe.incr(redis_key)

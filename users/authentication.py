@@ -7,6 +7,7 @@ token's session logged out?, see users/tokens.py). Every failure is a 401 with
 `WWW-Authenticate: Bearer`.
 """
 
+from functools import cache
 from typing import Any
 
 from rest_framework import HTTP_HEADER_ENCODING, exceptions
@@ -40,6 +41,28 @@ TOKEN_PARSE_ERRORS = (
 def token_user_id(token: Token) -> int | None:
     """Return the user id a token names (simplejwt writes a string), if sane."""
     return id_from_text(token.get(api_settings.USER_ID_CLAIM))
+
+
+@cache
+def _active_user_sql(alias: str) -> str:
+    """Return the SQL of "the active user with this id", compiled once per process.
+
+    Building and compiling the queryset cost two thirds of an authenticated request's
+    ORM work (about 1,000 Python calls, for the same SQL every time); the SQL comes
+    from the ORM, so it follows the model and the database vendor.
+    """
+    query = User.objects.filter(pk=0, is_active=True).order_by()[:1].query
+    sql, params = query.get_compiler(alias).as_sql()
+    if list(params) != [0]:  # the id must be the query's only parameter
+        raise RuntimeError(f"unexpected parameters in the user query: {params!r}")
+    return sql
+
+
+def active_user(user_id: int) -> User | None:
+    """Return the active user with this id, or None, in one query."""
+    sql = _active_user_sql(User.objects.db)
+    # raw() still applies the fields' converters and builds a normal instance.
+    return next(iter(User.objects.raw(sql, [user_id])), None)
 
 
 class BearerAuthentication(JWTAuthentication):
@@ -93,11 +116,7 @@ class BearerAuthentication(JWTAuthentication):
         same 401.
         """
         user_id = token_user_id(validated_token)
-        user = (
-            None
-            if user_id is None
-            else User.objects.filter(pk=user_id, is_active=True).first()
-        )
+        user = None if user_id is None else active_user(user_id)
         if (
             user is None
             or issued_before(validated_token, user.tokens_valid_after)
