@@ -49,14 +49,17 @@ def assert_json_error(response: http.client.HTTPResponse, status: int) -> str:
 @pytest.mark.parametrize(
     ("env", "worker_class"),
     [
-        ({}, "config.workers.SyncWorker"),
-        ({"GUNICORN_WORKER_CLASS": "gthread"}, "config.workers.ThreadWorker"),
+        ({}, "config.workers.ThreadWorker"),  # the default is gthread
+        ({"GUNICORN_WORKER_CLASS": "sync"}, "config.workers.SyncWorker"),
         (
             {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "1"},
             "config.workers.ThreadWorker",
         ),
         # gunicorn would turn it into its own gthread worker, with HTML errors.
-        ({"GUNICORN_THREADS": "2"}, "config.workers.ThreadWorker"),
+        (
+            {"GUNICORN_WORKER_CLASS": "sync", "GUNICORN_THREADS": "2"},
+            "config.workers.ThreadWorker",
+        ),
     ],
 )  # fmt: skip
 def test_every_worker_class_offered_answers_json(env, worker_class):
