@@ -146,8 +146,15 @@ def test_sigterm_lets_an_in_flight_request_finish(
     exit_code = server.process.wait(timeout=30)
 
     assert result.get("status") == 200, result
-    # A new connection is refused or reset, never served by a stopping worker.
-    assert isinstance(late.get("error"), OSError), late
+    if worker_class == "sync":
+        # A new connection is refused or reset, never served by a stopping worker.
+        assert isinstance(late.get("error"), OSError), late
+    else:
+        # gthread drains what reached the listener, then closes it (config/
+        # shutdown.py): a late connection is served in full or refused, never reset.
+        assert late.get("status") == 200 or isinstance(
+            late.get("error"), ConnectionRefusedError
+        ), late
     assert result["body"] == b'{"slept": 2.0}'
     assert exit_code == 0
     assert f"Using worker: {worker_class}" in server.log.read_text()

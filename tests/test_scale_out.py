@@ -457,7 +457,10 @@ def test_killing_a_replica_under_load_loses_no_idempotent_request(cluster):
         time.sleep(0.05)
     killed_at = time.monotonic()
     kill(victim)
-    while len(results) < 60 + 150 and time.monotonic() < deadline:
+    # 150 more answers, and at least 2 s of them, since `after` counts from 1 s on.
+    while (
+        len(results) < 60 + 150 or time.monotonic() < killed_at + 2
+    ) and time.monotonic() < deadline:
         time.sleep(0.05)
     stop.set()
     for thread in threads:
