@@ -99,7 +99,9 @@ def slow_request(url: str, result: dict[str, object]) -> None:
             result["body"] = response.read()
     except urllib.error.HTTPError as exc:
         result["status"] = exc.code
-    except OSError as exc:  # refused, reset or closed: no HTTP answer at all
+    except urllib.error.URLError as exc:  # wraps the socket error: keep that one
+        result["error"] = exc.reason
+    except OSError as exc:  # reset or closed mid-answer: no HTTP answer at all
         result["error"] = exc
 
 
