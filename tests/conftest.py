@@ -37,13 +37,13 @@ def api_client() -> APIClient:
 @pytest.fixture
 def user(db) -> User:
     """An active, ordinary user."""
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
 def superuser(db) -> User:
     """A superuser."""
-    return SuperuserFactory()
+    return SuperuserFactory.create()
 
 
 def bearer(client: APIClient, user: User) -> APIClient:

@@ -8,7 +8,7 @@ from users.models import User
 DEFAULT_PASSWORD = "correct horse battery"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     """An active, ordinary user whose password is DEFAULT_PASSWORD."""
 
     class Meta:
@@ -29,7 +29,7 @@ class SuperuserFactory(UserFactory):
     is_superuser = True
 
 
-class ItemFactory(factory.django.DjangoModelFactory):
+class ItemFactory(factory.django.DjangoModelFactory[Item]):
     """An item with its own owner unless one is given."""
 
     class Meta:

@@ -56,7 +56,7 @@ def admin_pages(user: User, item: Item) -> list[str]:
 
 
 def test_superuser_gets_every_admin_page(admin_client, user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
 
     for page in admin_pages(user, item):
         response = admin_client.get(page)
@@ -66,12 +66,12 @@ def test_superuser_gets_every_admin_page(admin_client, user):
 
 @pytest.mark.parametrize("kind", ["ordinary", "inactive superuser", "anonymous"])
 def test_non_staff_is_sent_to_the_login_page_from_every_admin_page(client, kind):
-    user = UserFactory()
-    item = ItemFactory(owner=user)
+    user = UserFactory.create()
+    item = ItemFactory.create(owner=user)
     if kind == "ordinary":
         client.force_login(user)
     elif kind == "inactive superuser":
-        client.force_login(SuperuserFactory(is_active=False))
+        client.force_login(SuperuserFactory.create(is_active=False))
 
     for page in admin_pages(user, item)[1:]:
         response = client.get(page)
@@ -81,7 +81,7 @@ def test_non_staff_is_sent_to_the_login_page_from_every_admin_page(client, kind)
 
 
 def test_ordinary_user_cannot_log_in_to_the_admin(client):
-    user = UserFactory()
+    user = UserFactory.create()
 
     response = client.post(
         "/admin/login/", {"username": user.email, "password": "correct horse battery"}
@@ -93,7 +93,7 @@ def test_ordinary_user_cannot_log_in_to_the_admin(client):
 
 
 def test_superuser_logs_in_with_any_case_of_their_email(client):
-    admin = SuperuserFactory(email="root@example.com")
+    admin = SuperuserFactory.create(email="root@example.com")
 
     response = client.post(
         "/admin/login/?next=/admin/",
@@ -121,7 +121,7 @@ def attempt_login(client, username: str, password: str, address="10.0.0.1"):
 
 
 def test_admin_login_is_limited_per_address(client, rate_limits_on):
-    admin = SuperuserFactory()
+    admin = SuperuserFactory.create()
     for attempt in range(5):
         assert (
             attempt_login(client, f"guess{attempt}@example.com", "x").status_code == 200
@@ -140,7 +140,7 @@ def test_admin_login_is_limited_per_address(client, rate_limits_on):
 
 
 def test_admin_login_is_limited_per_username_across_addresses(client, rate_limits_on):
-    admin = SuperuserFactory(email="target@example.com")
+    admin = SuperuserFactory.create(email="target@example.com")
     for attempt in range(5):
         attempt_login(
             client, "TARGET@example.com", "wrong", address=f"10.1.0.{attempt}"
@@ -181,7 +181,7 @@ def test_admin_login_refused_when_the_shared_cache_is_down(
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
-    admin = SuperuserFactory()
+    admin = SuperuserFactory.create()
 
     response = attempt_login(client, admin.email, "correct horse battery")
 
@@ -196,8 +196,8 @@ def test_admin_login_refused_when_the_shared_cache_is_down(
 
 
 def test_user_search_matches_email_and_name(admin_client):
-    UserFactory(email="zed@example.com", full_name="Zed Zebra")
-    UserFactory(email="amy@example.com", full_name="Amy Quokka")
+    UserFactory.create(email="zed@example.com", full_name="Zed Zebra")
+    UserFactory.create(email="amy@example.com", full_name="Amy Quokka")
 
     by_email = admin_client.get("/admin/users/user/?q=ZED@")
     by_name = admin_client.get("/admin/users/user/?q=quokka")
@@ -209,8 +209,8 @@ def test_user_search_matches_email_and_name(admin_client):
 
 
 def test_user_filter_by_active(admin_client):
-    UserFactory(email="on@example.com")
-    UserFactory(email="off@example.com", is_active=False)
+    UserFactory.create(email="on@example.com")
+    UserFactory.create(email="off@example.com", is_active=False)
 
     response = admin_client.get("/admin/users/user/?is_active__exact=0")
 
@@ -219,9 +219,9 @@ def test_user_filter_by_active(admin_client):
 
 
 def test_item_search_matches_title_and_owner_email(admin_client):
-    owner = UserFactory(email="owner-one@example.com")
-    ItemFactory(owner=owner, title="Teapot")
-    ItemFactory(title="Kettle")
+    owner = UserFactory.create(email="owner-one@example.com")
+    ItemFactory.create(owner=owner, title="Teapot")
+    ItemFactory.create(title="Kettle")
 
     by_owner = admin_client.get("/admin/items/item/?q=owner-one@")
     by_title = admin_client.get("/admin/items/item/?q=kettle")
@@ -234,8 +234,8 @@ def test_item_search_matches_title_and_owner_email(admin_client):
 
 
 def test_item_filter_by_date(admin_client):
-    ItemFactory(title="Recent one")
-    old = ItemFactory(title="Old one")
+    ItemFactory.create(title="Recent one")
+    old = ItemFactory.create(title="Old one")
     Item.objects.filter(pk=old.pk).update(created_at="2001-01-01T00:00:00Z")
 
     response = admin_client.get("/admin/items/item/?created_at__year=2001")
@@ -259,7 +259,9 @@ def test_item_changelist_runs_as_many_queries_for_40_rows_as_for_2(admin_client,
     few = count_queries(admin_client, url)
 
     for _ in range(19):
-        ItemFactory.create_batch(2, owner=UserFactory())  # 38 more rows, 19 owners
+        ItemFactory.create_batch(
+            2, owner=UserFactory.create()
+        )  # 38 more rows, 19 owners
     many = count_queries(admin_client, url)
 
     assert many == few
@@ -268,7 +270,7 @@ def test_item_changelist_runs_as_many_queries_for_40_rows_as_for_2(admin_client,
 
 def test_user_changelist_runs_as_many_queries_for_40_rows_as_for_2(admin_client):
     url = "/admin/users/user/"
-    UserFactory()
+    UserFactory.create()
     few = count_queries(admin_client, url)
 
     UserFactory.create_batch(38)
@@ -349,7 +351,7 @@ def test_add_user_with_password_authentication_disabled(admin_client):
     ],
 )
 def test_add_user_refuses_bad_input_and_creates_nothing(admin_client, fields, message):
-    UserFactory(email="taken@example.com")
+    UserFactory.create(email="taken@example.com")
     before = User.objects.count()
 
     response = add_user(admin_client, **fields)
@@ -379,7 +381,7 @@ def test_change_user_edits_the_profile_and_keeps_the_password(admin_client, user
 
 
 def test_dates_are_read_only_in_the_change_forms(admin_client, user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
     user_dates = (user.created_at, user.updated_at)
     forged = {"created_at": "2000-01-01 00:00:00", "updated_at": "2000-01-01 00:00:00"}
 
@@ -401,7 +403,7 @@ def test_dates_are_read_only_in_the_change_forms(admin_client, user):
 
 
 def test_change_user_refuses_a_case_variant_of_another_email(admin_client, user):
-    UserFactory(email="other@example.com")
+    UserFactory.create(email="other@example.com")
 
     response = admin_client.post(
         f"/admin/users/user/{user.pk}/change/",
@@ -489,7 +491,7 @@ def test_deactivate_action_deactivates_and_revokes_refresh_tokens(admin_client):
 
 
 def test_deactivate_action_skips_the_admin_themself(admin_client, superuser):
-    other = UserFactory()
+    other = UserFactory.create()
 
     response = run_action(admin_client, "deactivate_users", [superuser, other])
 
@@ -513,7 +515,7 @@ def test_activate_action_lets_users_back_in(admin_client):
 
 
 def test_bulk_delete_including_oneself_is_refused(admin_client, superuser):
-    other = UserFactory()
+    other = UserFactory.create()
 
     response = admin_client.post(
         "/admin/users/user/",
@@ -591,8 +593,8 @@ def test_add_item_refuses_bad_input_and_creates_nothing(
 
 
 def test_change_item_moves_it_to_another_owner(admin_client):
-    item = ItemFactory()
-    new_owner = UserFactory()
+    item = ItemFactory.create()
+    new_owner = UserFactory.create()
 
     response = admin_client.post(
         f"/admin/items/item/{item.pk}/change/",
@@ -612,8 +614,8 @@ def test_item_form_picks_the_owner_with_an_autocomplete(admin_client):
 
 
 def test_owner_autocomplete_finds_users_by_email_ignoring_case(admin_client):
-    wanted = UserFactory(email="findme@example.com")
-    UserFactory(email="other@example.com")
+    wanted = UserFactory.create(email="findme@example.com")
+    UserFactory.create(email="other@example.com")
 
     response = admin_client.get(
         "/admin/autocomplete/",

@@ -159,7 +159,7 @@ def test_unknown_email_costs_one_hash_check_like_a_wrong_password(
 
 
 def test_inactive_user_is_refused_only_after_the_right_password(api_client, db):
-    user = UserFactory(is_active=False)
+    user = UserFactory.create(is_active=False)
 
     right = login_form(api_client, username=user.email, password=DEFAULT_PASSWORD)
     wrong = login_form(api_client, username=user.email, password="wrong password")
@@ -394,7 +394,7 @@ def test_logout_needs_a_bearer_token(api_client, user):
 
 
 def test_logout_refuses_another_users_token_and_leaves_it_valid(user_client):
-    other = UserFactory()
+    other = UserFactory.create()
     token = token_pair_issue(user=other)["refresh_token"]
 
     response = user_client.post("/api/v1/auth/logout", {"refresh_token": token})
@@ -547,7 +547,7 @@ def refresh_racing(url: str, token: str, racers: int) -> list[int]:
 @pytest.mark.live
 @pytest.mark.parametrize("gunicorn_server", [{"workers": 4}], indirect=True)
 def test_concurrent_refreshes_of_one_token_exactly_one_succeeds(gunicorn_server):
-    user = UserFactory()
+    user = UserFactory.create()
     url = f"{gunicorn_server.url}/api/v1/auth/refresh"
     racers = 8
 
@@ -561,7 +561,7 @@ def test_concurrent_refreshes_of_one_token_exactly_one_succeeds(gunicorn_server)
 
 @pytest.mark.live
 def test_lifetimes_follow_the_settings_of_the_environment(live_server_factory):
-    user = UserFactory()
+    user = UserFactory.create()
     server = live_server_factory(
         extra_env={"ACCESS_TOKEN_MINUTES": "2", "REFRESH_TOKEN_DAYS": "1"}
     )

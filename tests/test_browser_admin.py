@@ -16,9 +16,9 @@ TIMEOUT_MS = 20_000
 @pytest.mark.live
 @pytest.mark.browser
 def test_admin_logs_in_creates_an_item_and_sees_it_styled(gunicorn_server):
-    admin = SuperuserFactory(email="browser.admin@example.com")
-    owner = UserFactory(email="item.owner@example.com")
-    UserFactory(email="someone.else@example.com")
+    admin = SuperuserFactory.create(email="browser.admin@example.com")
+    owner = UserFactory.create(email="item.owner@example.com")
+    UserFactory.create(email="someone.else@example.com")
     stylesheets: dict[str, int] = {}
 
     # The ORM stays outside the Playwright block: its event loop would make Django

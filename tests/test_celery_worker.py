@@ -110,7 +110,7 @@ def test_password_recovery_end_to_end_with_a_real_worker(
     live_server_factory, job_env, celery_worker, tmp_path
 ):
     worker, worker_log = celery_worker
-    user = UserFactory(email="reader@example.com")
+    user = UserFactory.create(email="reader@example.com")
     server = live_server_factory(extra_env=job_env)
     api = f"{server.url}/api/v1"
     _, session = post(

@@ -120,7 +120,7 @@ def test_bad_registration_bodies_are_400_json_and_write_nothing(body):
 
 
 def test_bad_patch_bodies_change_nothing(user):
-    item = ItemFactory(owner=user, title="Kept")
+    item = ItemFactory.create(owner=user, title="Kept")
     client = item_client(user)
 
     for body in (b"{bad", b"[1]", b'{"title": 5}', b"[" * 5000 + b"]" * 5000):
@@ -199,7 +199,7 @@ def test_wrong_method_is_405_with_allow_even_without_a_token(
 
 
 def test_wrong_method_on_an_item_is_405_with_allow(user_client, user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
 
     response = user_client.post(f"/api/v1/items/{item.pk}", {}, format="json")
 
@@ -283,7 +283,7 @@ def call(server, method: str, path: str, *, token: str | None = None, body=None)
 @pytest.mark.live
 @pytest.mark.parametrize("debug", ["false", "true"])
 def test_database_down_is_503_json_with_retry_after(live_server_factory, debug):
-    token = token_pair_issue(user=UserFactory())["access_token"]
+    token = token_pair_issue(user=UserFactory.create())["access_token"]
     server = live_server_factory(
         extra_env={"DATABASE_URL": CLOSED_DATABASE, "DJANGO_DEBUG": debug}
     )
@@ -371,7 +371,7 @@ def test_api_recovers_by_itself_when_the_database_is_back(live_server_factory):
     proxy = TcpProxy((params["HOST"] or "127.0.0.1", int(params["PORT"] or 5432)))
     proxy.start()
     url = database_url().replace(f":{params['PORT'] or 5432}/", f":{proxy.port}/")
-    token = token_pair_issue(user=UserFactory())["access_token"]
+    token = token_pair_issue(user=UserFactory.create())["access_token"]
     server = live_server_factory(extra_env={"DATABASE_URL": url}, workers=1)
     try:
         assert call(server, "GET", "/api/v1/users/me", token=token)[0] == 200

@@ -62,7 +62,7 @@ def test_stalled_database_answers_503_within_5_s_and_recovers(
     live_server_factory, db_proxy, freeze
 ):
     proxy, url = db_proxy
-    token = token_pair_issue(user=UserFactory())["access_token"]
+    token = token_pair_issue(user=UserFactory.create())["access_token"]
     server = live_server_factory(
         extra_env={"DATABASE_URL": url, "DATABASE_STALL_TIMEOUT": "4"}, workers=1
     )
@@ -113,7 +113,7 @@ def test_hung_redis_opens_the_breaker_keeps_throughput_and_closes_again(
     parts = urlsplit(redis_url)
     proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or 6379).start()
     try:
-        user = UserFactory()
+        user = UserFactory.create()
         token = token_pair_issue(user=user)["access_token"]
         server = live_server_factory(
             workers=1,
@@ -158,7 +158,7 @@ def test_health_answers_at_once_while_the_database_stalls_under_load(
     live_server_factory, db_proxy
 ):
     proxy, url = db_proxy
-    token = token_pair_issue(user=UserFactory())["access_token"]
+    token = token_pair_issue(user=UserFactory.create())["access_token"]
     # The shipped worker settings (config/gunicorn.py), two workers as on 2 cores.
     server = live_server_factory(
         extra_env={"DATABASE_URL": url}, args=["-c", "config/gunicorn.py"]

@@ -83,7 +83,7 @@ def test_cors_allows_no_origin_when_none_is_configured(api_client):
 # ------------------------------------------------------------------------------
 def item_of_body_size(client, user: User, size: int) -> str:
     """Create an item whose JSON representation is exactly `size` bytes; its path."""
-    item = ItemFactory(owner=user, title="t", description="")
+    item = ItemFactory.create(owner=user, title="t", description="")
     path = f"/api/v1/items/{item.pk}"
     base = len(client.get(path).content)
     item.description = "x" * (size - base)

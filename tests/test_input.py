@@ -57,7 +57,7 @@ def field_errors(response) -> dict:
     ],
 )
 def test_an_empty_json_body_is_malformed_json(user, method, path):
-    item = ItemFactory(owner=user, title="Kept")
+    item = ItemFactory.create(owner=user, title="Kept")
     before = User.objects.get(pk=user.pk).updated_at
 
     response = empty_body(
@@ -86,7 +86,7 @@ def test_an_empty_json_body_is_malformed_for_anonymous_endpoints_too(path):
 
 
 def test_an_empty_body_still_gets_401_405_and_415_first(user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
     client = bearer_client(user)
 
     path = f"/api/v1/items/{item.pk}"
@@ -101,7 +101,7 @@ def test_an_empty_body_still_gets_401_405_and_415_first(user):
 
 
 def test_a_get_with_a_json_content_type_and_no_body_is_fine(user):
-    ItemFactory(owner=user)
+    ItemFactory.create(owner=user)
 
     response = empty_body(bearer_client(user), "GET", "/api/v1/items/", "text/json")
 
@@ -113,7 +113,7 @@ def test_a_get_with_a_json_content_type_and_no_body_is_fine(user):
 
 
 def test_patch_of_an_empty_object_changes_no_item(user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
     before = Item.objects.get(pk=item.pk)
 
     response = bearer_client(user).patch(
@@ -132,7 +132,7 @@ def test_patch_of_an_empty_object_changes_no_item(user):
 @pytest.mark.django_db
 @pytest.mark.parametrize("as_superuser", [False, True])
 def test_patch_of_an_empty_object_changes_no_user(as_superuser):
-    user = UserFactory(is_superuser=as_superuser)
+    user = UserFactory.create(is_superuser=as_superuser)
     before = User.objects.get(pk=user.pk)
 
     response = bearer_client(user).patch(
@@ -253,7 +253,7 @@ def test_a_non_ascii_local_part_is_refused(email):
 
 
 def test_an_email_change_to_a_long_s_is_refused(user):
-    UserFactory(email="sx@example.com")
+    UserFactory.create(email="sx@example.com")
 
     response = bearer_client(user).patch(
         f"/api/v1/users/{user.pk}", {"email": "ſx@example.com"}, "application/json"

@@ -43,7 +43,7 @@ def test_create_item_without_description_gives_null(user_client):
 
 
 def test_owner_id_in_the_body_is_ignored(user_client, user):
-    victim = UserFactory()
+    victim = UserFactory.create()
 
     response = user_client.post(
         "/api/v1/items/",
@@ -57,7 +57,7 @@ def test_owner_id_in_the_body_is_ignored(user_client, user):
 
 
 def test_superuser_creates_items_for_themself_only(superuser_client, superuser):
-    other = UserFactory()
+    other = UserFactory.create()
 
     response = superuser_client.post(
         "/api/v1/items/", {"title": "x", "owner_id": other.pk}, format="json"
@@ -140,7 +140,7 @@ def test_anonymous_cannot_create(api_client):
 
 
 def test_user_reads_their_item(user_client, user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
 
     response = user_client.get(f"/api/v1/items/{item.pk}")
 
@@ -150,7 +150,7 @@ def test_user_reads_their_item(user_client, user):
 
 
 def test_superuser_reads_any_item(superuser_client):
-    item = ItemFactory()
+    item = ItemFactory.create()
 
     response = superuser_client.get(f"/api/v1/items/{item.pk}")
 
@@ -188,9 +188,9 @@ def test_list_is_newest_first_by_created_at_not_by_id(user_client, user):
 
 
 def test_q_filters_by_title_case_insensitively(user_client, user):
-    hit = ItemFactory(owner=user, title="Buy MILK today")
-    ItemFactory(owner=user, title="Buy bread")
-    ItemFactory(title="milk of someone else")
+    hit = ItemFactory.create(owner=user, title="Buy MILK today")
+    ItemFactory.create(owner=user, title="Buy bread")
+    ItemFactory.create(title="milk of someone else")
 
     response = user_client.get("/api/v1/items/", {"q": "milk"})
 
@@ -199,8 +199,8 @@ def test_q_filters_by_title_case_insensitively(user_client, user):
 
 
 def test_q_treats_like_wildcards_literally(user_client, user):
-    ItemFactory(owner=user, title="100% sure")
-    ItemFactory(owner=user, title="1000 things")
+    ItemFactory.create(owner=user, title="100% sure")
+    ItemFactory.create(owner=user, title="1000 things")
 
     response = user_client.get("/api/v1/items/", {"q": "0%"})
 
@@ -235,7 +235,7 @@ def test_anonymous_cannot_list(api_client):
 
 
 def test_put_replaces_title_and_description(user_client, user):
-    item = ItemFactory(owner=user, description="old")
+    item = ItemFactory.create(owner=user, description="old")
 
     response = user_client.put(
         f"/api/v1/items/{item.pk}", {"title": "New"}, format="json"
@@ -249,7 +249,7 @@ def test_put_replaces_title_and_description(user_client, user):
 
 
 def test_put_requires_title(user_client, user):
-    item = ItemFactory(owner=user, title="Kept")
+    item = ItemFactory.create(owner=user, title="Kept")
 
     response = user_client.put(
         f"/api/v1/items/{item.pk}", {"description": "d"}, format="json"
@@ -262,7 +262,7 @@ def test_put_requires_title(user_client, user):
 
 
 def test_patch_changes_only_what_it_names(user_client, user):
-    item = ItemFactory(owner=user, title="Kept", description="old")
+    item = ItemFactory.create(owner=user, title="Kept", description="old")
 
     response = user_client.patch(
         f"/api/v1/items/{item.pk}", {"description": "new"}, format="json"
@@ -274,7 +274,7 @@ def test_patch_changes_only_what_it_names(user_client, user):
 
 
 def test_patch_can_clear_the_description(user_client, user):
-    item = ItemFactory(owner=user, description="old")
+    item = ItemFactory.create(owner=user, description="old")
 
     response = user_client.patch(
         f"/api/v1/items/{item.pk}", {"description": None}, format="json"
@@ -284,8 +284,8 @@ def test_patch_can_clear_the_description(user_client, user):
 
 
 def test_update_cannot_move_an_item_to_another_owner(user_client, user):
-    item = ItemFactory(owner=user)
-    victim = UserFactory()
+    item = ItemFactory.create(owner=user)
+    victim = UserFactory.create()
 
     for method in ("put", "patch"):
         response = getattr(user_client, method)(
@@ -300,7 +300,7 @@ def test_update_cannot_move_an_item_to_another_owner(user_client, user):
 
 
 def test_superuser_updates_an_item_without_taking_it_over(superuser_client):
-    item = ItemFactory()
+    item = ItemFactory.create()
 
     response = superuser_client.patch(
         f"/api/v1/items/{item.pk}", {"title": "Moderated"}, format="json"
@@ -311,7 +311,7 @@ def test_superuser_updates_an_item_without_taking_it_over(superuser_client):
 
 
 def test_patch_with_a_bad_title_is_400_and_changes_nothing(user_client, user):
-    item = ItemFactory(owner=user, title="Kept")
+    item = ItemFactory.create(owner=user, title="Kept")
 
     response = user_client.patch(
         f"/api/v1/items/{item.pk}", {"title": "x" * 300}, format="json"
@@ -326,7 +326,7 @@ def test_patch_with_a_bad_title_is_400_and_changes_nothing(user_client, user):
 
 
 def test_user_deletes_their_item(user_client, user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
 
     response = user_client.delete(f"/api/v1/items/{item.pk}")
 
@@ -336,7 +336,7 @@ def test_user_deletes_their_item(user_client, user):
 
 
 def test_superuser_deletes_any_item(superuser_client):
-    item = ItemFactory()
+    item = ItemFactory.create()
 
     response = superuser_client.delete(f"/api/v1/items/{item.pk}")
 
@@ -357,7 +357,7 @@ def test_superuser_deletes_any_item(superuser_client):
     ],
 )
 def test_another_users_item_is_404_like_a_missing_one(user_client, method, body):
-    item = ItemFactory(title="theirs")
+    item = ItemFactory.create(title="theirs")
     missing = item.pk + 1000
 
     theirs = getattr(user_client, method)(
@@ -377,7 +377,7 @@ def test_another_users_item_is_404_like_a_missing_one(user_client, method, body)
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
 def test_anonymous_on_an_item_is_401(api_client, method):
-    item = ItemFactory()
+    item = ItemFactory.create()
 
     response = getattr(api_client, method)(
         f"/api/v1/items/{item.pk}", {}, format="json"
@@ -401,7 +401,7 @@ def test_non_ids_and_huge_ids_are_404_not_500(user_client, method, pk):
 
 
 def test_item_paths_answer_with_and_without_trailing_slash(user_client, user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
 
     assert user_client.get(f"/api/v1/items/{item.pk}/").status_code == HTTPStatus.OK
     assert user_client.get("/api/v1/items").status_code == HTTPStatus.OK
@@ -410,7 +410,7 @@ def test_item_paths_answer_with_and_without_trailing_slash(user_client, user):
 
 
 def test_post_on_an_item_is_405_with_allow(user_client, user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
 
     response = user_client.post(f"/api/v1/items/{item.pk}", {}, format="json")
 
@@ -420,9 +420,9 @@ def test_post_on_an_item_is_405_with_allow(user_client, user):
 
 def test_item_output_matches_the_field_by_field_serializer(user_client, user):
     # ItemSerializer builds rows directly for speed; it must say what DRF would.
-    ItemFactory(owner=user, description=None)
-    ItemFactory(owner=user, description="")
-    on_the_second = ItemFactory(owner=user, title="ünïcödé ✓")
+    ItemFactory.create(owner=user, description=None)
+    ItemFactory.create(owner=user, description="")
+    on_the_second = ItemFactory.create(owner=user, title="ünïcödé ✓")
     Item.objects.filter(pk=on_the_second.pk).update(
         created_at=datetime(2026, 1, 1, tzinfo=UTC)  # no microseconds
     )
@@ -454,7 +454,7 @@ def test_fast_timestamps_match_drf_for_any_moment(moment):
 
 
 def test_updating_an_item_deleted_meanwhile_is_404_not_a_resurrection(user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
     Item.objects.filter(pk=item.pk).delete()  # by a concurrent request
     serializer = ItemSerializer(item, data={"title": "late"}, partial=True)
     serializer.is_valid(raise_exception=True)

@@ -171,7 +171,7 @@ ACCESS_ATTACKS = {
 
 @pytest.mark.parametrize("attack", ACCESS_ATTACKS.values(), ids=ACCESS_ATTACKS.keys())
 def test_forged_or_misused_access_token_is_a_401(attack, tokens, access_claims):
-    superuser = SuperuserFactory()
+    superuser = SuperuserFactory.create()
     token = attack(tokens, access_claims, superuser)
 
     response = get_me(f"Bearer {token}")
@@ -258,7 +258,7 @@ REFRESH_ATTACKS = {
 
 @pytest.mark.parametrize("attack", REFRESH_ATTACKS.values(), ids=REFRESH_ATTACKS.keys())
 def test_forged_or_misused_refresh_token_is_a_401(attack, tokens):
-    superuser = SuperuserFactory()
+    superuser = SuperuserFactory.create()
     token = attack(tokens, refresh_claims_of(tokens), superuser)
     issued = OutstandingToken.objects.count()
 

@@ -167,7 +167,7 @@ def test_pages_cover_every_row_exactly_once_in_order(rows, limit, same_time):
     # Each example starts from empty tables: the fixture's transaction is shared.
     Item.objects.all().delete()
     User.objects.all().delete()
-    owner = UserFactory()
+    owner = UserFactory.create()
     ItemFactory.create_batch(rows, owner=owner)
     ItemFactory.create_batch(2)  # someone else's, never listed
     if same_time:  # ties on created_at: the id must still order the pages
@@ -271,7 +271,7 @@ def test_reading_yourself_costs_one_query(user_client, user, django_assert_num_q
 def test_superuser_reading_a_user_costs_two_queries(
     superuser_client, django_assert_num_queries
 ):
-    other = UserFactory()
+    other = UserFactory.create()
 
     with django_assert_num_queries(2):  # user, lookup
         superuser_client.get(f"/api/v1/users/{other.pk}")
@@ -312,7 +312,7 @@ def test_patching_yourself_queries(
 def test_deleting_a_user_costs_the_same_whatever_they_own(
     superuser_client, items, django_assert_num_queries
 ):
-    other = UserFactory()
+    other = UserFactory.create()
     ItemFactory.create_batch(items, owner=other)
 
     # user, lookup, then one statement per related table and the delete itself
@@ -341,7 +341,7 @@ def test_item_endpoint_queries(user_client, user, django_assert_num_queries):
 def test_item_update_writes_only_the_changed_columns(
     user_client, user, django_assert_num_queries
 ):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
 
     with django_assert_num_queries(3) as captured:
         user_client.patch(f"/api/v1/items/{item.pk}", {"title": "t"}, format="json")

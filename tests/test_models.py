@@ -58,7 +58,7 @@ def test_lower_email_unique_index_exists_in_the_database():
 
 
 def test_find_by_email_ignores_case():
-    user = UserFactory(email="erin@example.com")
+    user = UserFactory.create(email="erin@example.com")
 
     assert User.objects.get_by_email("ERIN@Example.COM") == user
     assert User.objects.get_by_natural_key("Erin@example.com") == user
@@ -132,8 +132,8 @@ def test_model_clean_normalises_the_email():
 
 
 def test_ordinary_and_inactive_users_are_not_staff():
-    assert not UserFactory().is_staff
-    assert not UserFactory(is_active=False).has_perm("items.view_item")
+    assert not UserFactory.create().is_staff
+    assert not UserFactory.create(is_active=False).has_perm("items.view_item")
 
 
 def test_argon2_is_the_first_password_hasher(settings):
@@ -153,7 +153,7 @@ def test_argon2_is_the_first_password_hasher(settings):
 
 
 def test_item_with_empty_title_is_refused_by_the_database():
-    owner = UserFactory()
+    owner = UserFactory.create()
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Item.objects.create(title="", owner=owner)
@@ -162,7 +162,7 @@ def test_item_with_empty_title_is_refused_by_the_database():
 
 
 def test_item_title_of_255_characters_fits_and_description_may_be_null():
-    item = ItemFactory(title="x" * 255, description=None)
+    item = ItemFactory.create(title="x" * 255, description=None)
 
     item.refresh_from_db()
     assert len(item.title) == 255
@@ -170,16 +170,16 @@ def test_item_title_of_255_characters_fits_and_description_may_be_null():
 
 
 def test_item_title_over_255_characters_is_refused_by_validation():
-    item = ItemFactory.build(title="x" * 256, owner=UserFactory())
+    item = ItemFactory.build(title="x" * 256, owner=UserFactory.create())
 
     with pytest.raises(Exception, match="at most 255"):
         item.full_clean()
 
 
 def test_deleting_a_user_deletes_their_items_only():
-    alice, bob = UserFactory(), UserFactory()
+    alice, bob = UserFactory.create(), UserFactory.create()
     ItemFactory.create_batch(3, owner=alice)
-    kept = ItemFactory(owner=bob)
+    kept = ItemFactory.create(owner=bob)
 
     alice.delete()
 
@@ -187,7 +187,7 @@ def test_deleting_a_user_deletes_their_items_only():
 
 
 def test_created_and_updated_at_are_set_by_the_server():
-    item = ItemFactory()
+    item = ItemFactory.create()
     created, updated = item.created_at, item.updated_at
 
     item.title = "changed"
@@ -199,16 +199,16 @@ def test_created_and_updated_at_are_set_by_the_server():
 
 
 def test_visible_to_gives_a_user_their_own_items_and_a_superuser_all():
-    alice, bob = UserFactory(), UserFactory()
-    own = ItemFactory(owner=alice)
-    other = ItemFactory(owner=bob)
+    alice, bob = UserFactory.create(), UserFactory.create()
+    own = ItemFactory.create(owner=alice)
+    other = ItemFactory.create(owner=bob)
 
     assert list(Item.objects.visible_to(alice)) == [own]
-    assert set(Item.objects.visible_to(SuperuserFactory())) == {own, other}
+    assert set(Item.objects.visible_to(SuperuserFactory.create())) == {own, other}
 
 
 def test_newest_first_breaks_ties_by_id():
-    owner = UserFactory()
+    owner = UserFactory.create()
     items = ItemFactory.create_batch(3, owner=owner)
     Item.objects.filter(owner=owner).update(created_at=items[0].created_at)
 
@@ -234,7 +234,7 @@ def test_owner_newest_first_index_exists():
     connection.vendor != "postgresql", reason="reads a PostgreSQL query plan"
 )
 def test_owners_newest_first_list_reads_the_owner_index_without_sorting():
-    owner = UserFactory()
+    owner = UserFactory.create()
     ItemFactory.create_batch(5, owner=owner)
     ItemFactory.create_batch(5)
     query = Item.objects.visible_to(owner).newest_first()[:100]

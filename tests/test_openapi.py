@@ -287,7 +287,7 @@ def test_request_and_response_components_are_split(schema):
 
 @pytest.mark.django_db
 def test_real_error_responses_are_the_documented_ones(schema, api_client, user):
-    item = ItemFactory()  # someone else's
+    item = ItemFactory.create()  # someone else's
     wrong_login = {"username": user.email, "password": "wrong password"}
     cases = [
         # method, documented path, URL, body, caller, expected status
@@ -358,7 +358,7 @@ def test_strings_refuse_numbers_and_nul_bytes(user_client):
 
 @pytest.mark.django_db
 def test_empty_q_means_no_filter_and_blank_q_is_a_filter_like_any(user_client, user):
-    ItemFactory(owner=user, title="Milk")
+    ItemFactory.create(owner=user, title="Milk")
 
     empty = user_client.get("/api/v1/items/?q=")
     blank = user_client.get("/api/v1/items/?q=%20%20")
@@ -371,7 +371,7 @@ def test_empty_q_means_no_filter_and_blank_q_is_a_filter_like_any(user_client, u
 
 @pytest.mark.django_db
 def test_single_resources_and_actions_answer_with_and_without_slash(user_client, user):
-    item = ItemFactory(owner=user)
+    item = ItemFactory.create(owner=user)
 
     for url in (
         "/api/v1/users/me",

@@ -93,7 +93,7 @@ def test_password_change_with_a_wrong_current_password_is_400(user):
     ],
 )
 def test_password_change_to_a_weak_password_is_400_naming_the_validator(weak, message):
-    user = UserFactory(email="jane.doe.smith@example.com")
+    user = UserFactory.create(email="jane.doe.smith@example.com")
     client = bearer(APIClient(), user)
 
     response = client.post(
@@ -224,7 +224,7 @@ def test_password_recovery_for_an_unknown_or_inactive_email_is_the_same_202(
     mailoutbox.clear()
     email = "nobody@example.com"
     if registered == "inactive":
-        email = UserFactory(is_active=False).email
+        email = UserFactory.create(is_active=False).email
 
     response = api_client.post(RECOVERY, {"email": email})
 
@@ -294,7 +294,7 @@ def test_reset_password_with_an_expired_link_is_400(
 
 def test_reset_link_of_one_user_does_not_reset_another(api_client, user, mailoutbox):
     link = recover(api_client, user, mailoutbox)
-    other = UserFactory()
+    other = UserFactory.create()
     other_link = recover(api_client, other, mailoutbox)
 
     response = api_client.post(

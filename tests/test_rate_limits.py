@@ -103,7 +103,7 @@ def assert_throttled(response, *, max_wait: int) -> None:
 
 @pytest.mark.django_db
 def test_sixth_login_of_a_minute_from_one_address_is_429(api_client, clock):
-    user = UserFactory()
+    user = UserFactory.create()
     statuses = [
         login(api_client, f"nobody{n}@example.com").status_code for n in range(5)
     ]
@@ -122,7 +122,7 @@ def test_sixth_login_of_a_minute_from_one_address_is_429(api_client, clock):
 
 @pytest.mark.django_db
 def test_sixth_login_for_one_username_is_429_from_any_address(api_client, clock):
-    user = UserFactory(email="target@example.com")
+    user = UserFactory.create(email="target@example.com")
     spellings = ["target@example.com", "TARGET@example.com", " Target@Example.com"]
     statuses = [
         login(api_client, spellings[n % 3], address=f"203.0.113.{n}").status_code
@@ -257,7 +257,7 @@ def test_a_malformed_rate_stops_the_process_at_start():
 
 @pytest.mark.django_db
 def test_login_is_allowed_again_when_the_window_ends(api_client, clock):
-    user = UserFactory()
+    user = UserFactory.create()
     for _ in range(5):
         login(api_client, user.email)
     throttled = api_client.post(
@@ -392,7 +392,7 @@ def test_bad_bearers_and_other_anonymous_requests_share_one_count(
 @pytest.mark.django_db
 def test_a_valid_bearer_is_not_counted_on_the_anonymous_limit(clock, settings):
     set_rates(settings, anon="2/min")
-    client = bearer(APIClient(), UserFactory())
+    client = bearer(APIClient(), UserFactory.create())
     served = [
         client.get("/api/v1/items/", REMOTE_ADDR="198.51.100.8").status_code
         for _ in range(4)
@@ -407,8 +407,8 @@ def test_a_valid_bearer_is_not_counted_on_the_anonymous_limit(clock, settings):
 @pytest.mark.django_db
 def test_authenticated_requests_are_limited_per_user(clock, settings):
     set_rates(settings, user="3/min")
-    client = bearer(APIClient(), UserFactory())
-    other = bearer(APIClient(), UserFactory())
+    client = bearer(APIClient(), UserFactory.create())
+    other = bearer(APIClient(), UserFactory.create())
     statuses = [client.get("/api/v1/items/").status_code for _ in range(4)]
 
     other_response = other.get("/api/v1/items/")

@@ -46,7 +46,7 @@ def assert_503_json(response) -> None:
 
 @pytest.mark.django_db
 def test_login_is_503_rather_than_unlimited(api_client, redis_down):
-    user = UserFactory()
+    user = UserFactory.create()
 
     response = api_client.post(
         LOGIN, {"username": user.email, "password": DEFAULT_PASSWORD}
@@ -58,7 +58,7 @@ def test_login_is_503_rather_than_unlimited(api_client, redis_down):
 
 @pytest.mark.django_db
 def test_password_recovery_is_503(api_client, redis_down, mailoutbox):
-    user = UserFactory()
+    user = UserFactory.create()
 
     response = api_client.post(RECOVERY, {"email": user.email})
 
@@ -68,7 +68,7 @@ def test_password_recovery_is_503(api_client, redis_down, mailoutbox):
 
 @pytest.mark.django_db
 def test_authenticated_api_keeps_serving_and_logs_the_outage(redis_down, caplog):
-    client = bearer(APIClient(), UserFactory())
+    client = bearer(APIClient(), UserFactory.create())
 
     with caplog.at_level(logging.ERROR, logger="config.throttling"):
         response = client.get("/api/v1/items/")
@@ -113,7 +113,7 @@ def test_with_rate_limits_off_login_works_without_redis(
     api_client, redis_down, settings
 ):
     settings.RATE_LIMITS_ENABLED = False
-    user = UserFactory()
+    user = UserFactory.create()
 
     response = api_client.post(
         LOGIN, {"username": user.email, "password": DEFAULT_PASSWORD}
@@ -145,7 +145,7 @@ def call(method: str, url: str, body: dict | None = None, token: str | None = No
 def test_live_server_with_redis_down_serves_the_api_but_not_login(
     live_server_factory,
 ):
-    user = UserFactory()
+    user = UserFactory.create()
     token = token_pair_issue(user=user)["access_token"]
     server = live_server_factory(
         extra_env={"REDIS_URL": DEAD_REDIS, "RATE_LIMITS_ENABLED": "true"}
@@ -177,7 +177,7 @@ def test_live_server_with_redis_down_serves_the_api_but_not_login(
 
 @pytest.mark.live
 def test_live_password_recovery_is_503_when_the_broker_is_down(live_server_factory):
-    user = UserFactory()
+    user = UserFactory.create()
     server = live_server_factory(
         extra_env={
             "REDIS_URL": DEAD_REDIS,

@@ -248,7 +248,7 @@ def test_password_reset_ends_every_access_token_of_the_user(user, mailoutbox):
 def admin_client() -> Client:
     """A browser logged in to the admin as a new superuser."""
     client = Client()
-    client.force_login(SuperuserFactory())
+    client.force_login(SuperuserFactory.create())
     return client
 
 
@@ -352,7 +352,7 @@ def test_with_redis_down_access_tokens_work_and_logout_still_revokes_the_refresh
 
 def test_another_users_logout_ends_nothing(user):
     session = log_in(user.email)
-    other = UserFactory()
+    other = UserFactory.create()
 
     response = logout(
         token_pair_issue(user=other)["access_token"], session["refresh_token"]

@@ -56,7 +56,7 @@ def test_running_it_again_changes_nothing(first_superuser):
 def test_updates_an_existing_account_with_a_case_variant_of_the_email(
     first_superuser,
 ):
-    existing = UserFactory(email="FIRST.ADMIN@example.com", is_active=False)
+    existing = UserFactory.create(email="FIRST.ADMIN@example.com", is_active=False)
 
     output = ensure_superuser()
 

@@ -115,7 +115,7 @@ def test_registration_lower_cases_the_domain_only(api_client):
     "email", ["taken@example.com", "TAKEN@example.com", "Taken@EXAMPLE.COM"]
 )
 def test_registration_of_a_taken_email_in_any_case_is_400(api_client, email):
-    UserFactory(email="taken@example.com")
+    UserFactory.create(email="taken@example.com")
 
     response = register(api_client, email=email, password="long enough")
 
@@ -130,7 +130,7 @@ def test_registration_race_lost_at_the_database_constraint_is_400(
 ):
     # The check before the insert is only an optimisation: with it skipped (as when
     # two requests pass it together), the unique index alone refuses the duplicate.
-    UserFactory(email="race@example.com")
+    UserFactory.create(email="race@example.com")
     monkeypatch.setattr(User.objects, "email_taken", lambda *a, **k: False)
 
     response = register(api_client, email="RACE@example.com", password="long enough")
@@ -313,7 +313,7 @@ def test_user_reads_themself(user_client, user):
 
 
 def test_superuser_reads_anyone(superuser_client):
-    other = UserFactory()
+    other = UserFactory.create()
 
     response = superuser_client.get(f"/api/v1/users/{other.pk}")
 
@@ -325,7 +325,7 @@ def test_superuser_reads_anyone(superuser_client):
 def test_user_is_refused_another_user_existing_or_not_with_the_same_403(
     user_client, method
 ):
-    other = UserFactory()
+    other = UserFactory.create()
     missing = other.pk + 1000
 
     existing = getattr(user_client, method)(
@@ -360,7 +360,7 @@ def test_superuser_asking_for_a_missing_or_non_id_is_404(superuser_client, pk):
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
 def test_anonymous_on_a_user_is_401(api_client, method):
-    other = UserFactory()
+    other = UserFactory.create()
 
     response = getattr(api_client, method)(f"/api/v1/users/{other.pk}")
 
@@ -411,7 +411,7 @@ def test_patch_password_hashes_it_and_it_logs_in(user_client, user, api_client):
 
 
 def test_patch_email_to_another_accounts_email_in_other_case_is_400(user_client, user):
-    other = UserFactory(email="other@example.com")
+    other = UserFactory.create(email="other@example.com")
 
     response = user_client.patch(
         f"/api/v1/users/{user.pk}", {"email": "OTHER@Example.COM"}, format="json"
@@ -451,7 +451,7 @@ def test_user_cannot_set_privileged_or_server_fields(user_client, user, body):
 
 
 def test_superuser_sets_privileges_of_another_user(superuser_client):
-    other = UserFactory()
+    other = UserFactory.create()
 
     response = superuser_client.patch(
         f"/api/v1/users/{other.pk}",
@@ -510,7 +510,7 @@ def test_patch_with_a_bad_field_is_400_naming_it_and_changes_nothing(
 
 
 def test_superuser_sending_a_bad_privilege_value_is_400(superuser_client):
-    other = UserFactory()
+    other = UserFactory.create()
 
     response = superuser_client.patch(
         f"/api/v1/users/{other.pk}", {"is_superuser": "maybe"}, format="json"
@@ -532,9 +532,9 @@ def test_put_on_a_user_is_405_with_allow(user_client, user):
 
 
 def test_superuser_deletes_a_user_and_their_items(superuser_client):
-    other = UserFactory()
+    other = UserFactory.create()
     ItemFactory.create_batch(3, owner=other)
-    kept = ItemFactory()
+    kept = ItemFactory.create()
 
     response = superuser_client.delete(f"/api/v1/users/{other.pk}")
 
@@ -546,7 +546,7 @@ def test_superuser_deletes_a_user_and_their_items(superuser_client):
 
 
 def test_deleted_users_token_stops_working(superuser_client):
-    other = UserFactory()
+    other = UserFactory.create()
     other_client = bearer(APIClient(), other)
 
     superuser_client.delete(f"/api/v1/users/{other.pk}")
@@ -576,7 +576,7 @@ def test_deleting_a_missing_user_is_404(superuser_client):
 
 
 def test_another_superuser_can_be_deleted(superuser_client):
-    other = SuperuserFactory()
+    other = SuperuserFactory.create()
 
     response = superuser_client.delete(f"/api/v1/users/{other.pk}")
 
@@ -585,8 +585,8 @@ def test_another_superuser_can_be_deleted(superuser_client):
 
 def test_user_output_matches_the_field_by_field_serializer(superuser_client):
     # UserSerializer builds rows directly for speed; it must say what DRF would.
-    UserFactory(full_name="", is_active=False)
-    UserFactory(full_name="Zoë ✓")
+    UserFactory.create(full_name="", is_active=False)
+    UserFactory.create(full_name="Zoë ✓")
 
     response = superuser_client.get("/api/v1/users/")
 
