@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -183,7 +183,7 @@ def _static_root() -> Path:
 
 
 @pytest.fixture
-def live_server_factory(transactional_db) -> Iterator[type[LiveServer]]:
+def live_server_factory(transactional_db) -> Iterator[Callable[..., LiveServer]]:
     """Start gunicorn servers on the test database; all are stopped after the test."""
     servers: list[LiveServer] = []
 
@@ -192,7 +192,7 @@ def live_server_factory(transactional_db) -> Iterator[type[LiveServer]]:
         servers.append(server)
         return server
 
-    yield start  # type: ignore[misc]
+    yield start
     for server in servers:
         server.stop()
 

@@ -518,6 +518,7 @@ def refresh_racing(url: str, token: str, racers: int) -> list[int]:
     requests reach the server's workers together.
     """
     parts = urllib.parse.urlsplit(url)
+    assert parts.hostname is not None, url
     body = orjson.dumps({"refresh_token": token})
     connections = [
         http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)

@@ -123,6 +123,7 @@ def test_password_recovery_end_to_end_with_a_real_worker(
     known = post(f"{api}/auth/password-recovery", {"email": user.email})
     message = wait_for_mail(tmp_path / "mail", worker, worker_log)
     link = re.search(r"https://app\.example\.org/reset-password\?\S+", message)
+    assert link is not None, message
     query = parse_qs(urlparse(link.group(0)).query)
     reset = {"uid": query["uid"][0], "token": query["token"][0]}
 

@@ -152,6 +152,7 @@ def test_loc_counts_code_lines_and_the_packages_of_a_lock(tmp_path):
     floor = loc.dependencies(BASE_DIR / "comparison" / "floor")
 
     assert lines == 3
+    assert floor is not None
     assert floor["direct"] == 6
     assert floor["direct"] < floor["runtime"] <= floor["locked"]
     assert loc.dependencies(tmp_path) is None  # no pyproject.toml, no lock

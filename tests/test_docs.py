@@ -28,7 +28,8 @@ def test_commands_do_not_need_uv_on_the_path(doc):
     blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", doc.read_text(), re.S)
 
     for block in blocks:
-        assert not BARE_UV.search(block), f"{doc.name}: {BARE_UV.search(block)[0]}"
+        bare = BARE_UV.search(block)
+        assert bare is None, f"{doc.name}: {bare[0]}"
 
 
 def test_readme_links_the_api_reference():

@@ -43,10 +43,10 @@ def assert_json_error(response, status: int) -> dict:
     return body
 
 
-def item_client(user: User, **extra: str) -> Client:
+def item_client(user: User, **headers: str) -> Client:
     """A plain Django client with a bearer token, which can send any raw body."""
     token = token_pair_issue(user=user)["access_token"]
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
+    return Client(headers={"Authorization": f"Bearer {token}", **headers})
 
 
 # Bodies -------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_unexpected_error_is_500_json_without_details(
         raise RuntimeError(f"boom {django_settings.SECRET_KEY}")
 
     monkeypatch.setattr(ItemViewSet, "list", explode)
-    client = item_client(user, **({"HTTP_ACCEPT_ENCODING": "gzip"} if gzip else {}))
+    client = item_client(user, **({"Accept-Encoding": "gzip"} if gzip else {}))
     client.raise_request_exception = False
 
     response = client.get("/api/v1/items/")

@@ -229,6 +229,7 @@ def test_ports_are_the_ones_gunicorn_listens_on(objects):
         r'"GUNICORN_BIND", "[^"]*:(\d+)"', (BASE_DIR / "config/gunicorn.py").read_text()
     )
 
+    assert gunicorn_default is not None, "config/gunicorn.py names no default bind"
     bind_port = int(env_value(container, "GUNICORN_BIND").rsplit(":", 1)[1])
     assert ports == {"http": bind_port}
     assert bind_port == int(gunicorn_default.group(1))  # the image's EXPOSE 8000 too

@@ -236,7 +236,8 @@ def test_metrics_add_up_the_requests_of_every_worker(live_server_factory, tmp_pa
     )
     # HEAD: the fixture's start-up probes (GET /health) may still be in flight.
     head = {"method": "HEAD", "route": "health", "status": "200"}
-    sent, statuses = 0, []
+    sent = 0
+    statuses: list[int] = []
 
     # Concurrent clients until both sync workers have answered some (a worker that
     # is slow to start may miss the first batch).

@@ -49,7 +49,10 @@ PUBLIC_OPERATIONS = {
     ("post", "/api/v1/auth/password-recovery"),
     ("post", "/api/v1/auth/reset-password"),
 }
-EITHER_SCHEME = [{"HTTPBearer": []}, {"OAuth2PasswordBearer": []}]
+EITHER_SCHEME: list[dict[str, list[str]]] = [
+    {"HTTPBearer": []},
+    {"OAuth2PasswordBearer": []},
+]
 
 
 @pytest.fixture(scope="module")

@@ -49,8 +49,9 @@ def refresh(refresh_token: str):
 
 def reset_link_params(message) -> dict[str, str]:
     """Return the uid and token of the reset link in an email."""
-    url = re.search(r"https?://\S+", message.body).group(0)
-    query = parse_qs(urlparse(url).query)
+    url = re.search(r"https?://\S+", message.body)
+    assert url is not None, message.body
+    query = parse_qs(urlparse(url.group(0)).query)
     return {"uid": query["uid"][0], "token": query["token"][0]}
 
 

@@ -496,4 +496,5 @@ def test_login_limit_holds_across_gunicorn_workers(live_server_factory, redis_ur
             retry_after = error.headers.get("Retry-After")
 
     assert refused_after(statuses, 5)
+    assert retry_after is not None
     assert 1 <= int(retry_after) <= 60

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -97,7 +98,7 @@ class Answer:
     """One HTTP answer: status, parsed JSON body (or text) and headers."""
 
     status: int
-    body: object
+    body: Any  # parsed JSON, or the text of a body that is not JSON
     headers: dict[str, str]
 
     @property
@@ -128,7 +129,7 @@ def call(
     except urllib.error.HTTPError as error:
         status, raw, head = error.code, error.read(), error.headers
     try:
-        parsed: object = json.loads(raw) if raw else None
+        parsed: Any = json.loads(raw) if raw else None
     except ValueError:
         parsed = raw.decode()
     return Answer(status, parsed, dict(head))

@@ -13,28 +13,34 @@ WORKER_CLASSES = ["sync", "gthread"]
 LIMIT = 1024 * 1024  # MAX_REQUEST_BODY_BYTES
 
 
-def raw_exchange(url: str, request: bytes) -> http.client.HTTPResponse:
+class ReadResponse(http.client.HTTPResponse):
+    """An answer read to its end at once, its body kept in `body`."""
+
+    body: bytes = b""
+
+
+def raw_exchange(url: str, request: bytes) -> ReadResponse:
     """Send raw bytes as one request; return the parsed (and read) answer."""
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=15)
     sock.sendall(request)
-    response = http.client.HTTPResponse(sock)
+    response = ReadResponse(sock)
     response.begin()
-    response.body = response.read()  # type: ignore[attr-defined]
+    response.body = response.read()
     sock.close()
     return response
 
 
-def get(url: str, target: str, **headers: str) -> http.client.HTTPResponse:
+def get(url: str, target: str, **headers: str) -> ReadResponse:
     """GET a target with these header lines, written as given."""
     lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     request = f"GET {target} HTTP/1.1\r\nHost: localhost\r\n{lines}\r\n"
     return raw_exchange(url, request.encode("latin-1"))
 
 
-def assert_json_error(response: http.client.HTTPResponse, status: int) -> str:
+def assert_json_error(response: ReadResponse, status: int) -> str:
     """Check a JSON error answer that closes the connection; return its detail."""
-    body = response.body  # type: ignore[attr-defined]
+    body = response.body
     assert response.status == status, body
     assert response.getheader("Content-Type") == "application/json"
     assert response.getheader("Connection") == "close"

@@ -228,8 +228,9 @@ def test_a_profile_change_ends_no_session(user):
 def test_password_reset_ends_every_access_token_of_the_user(user, mailoutbox):
     session = log_in(user.email)
     APIClient().post("/api/v1/auth/password-recovery", {"email": user.email})
-    link = re.search(r"https?://\S+", mailoutbox[0].body).group(0)
-    query = parse_qs(urlparse(link).query)
+    link = re.search(r"https?://\S+", mailoutbox[0].body)
+    assert link is not None, mailoutbox[0].body
+    query = parse_qs(urlparse(link.group(0)).query)
 
     reset = APIClient().post(
         "/api/v1/auth/reset-password",

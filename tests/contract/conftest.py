@@ -66,7 +66,7 @@ def pytest_collection_modifyitems(
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Remember each test's outcome for the results file."""
     if report.when == "call" or report.outcome != "passed":
-        outcome = report.outcome
+        outcome: str = report.outcome
         if hasattr(report, "wasxfail"):
             outcome = "xfailed" if report.skipped else "xpassed"
         entry = _outcomes.setdefault(report.nodeid, {})

@@ -52,7 +52,7 @@ def test_an_insane_request_id_is_replaced_by_a_uuid4(
     client: httpx.Client, incoming: str
 ) -> None:
     """`X-Request-ID`: ... else a new UUID4."""
-    response = client.get("/health", headers={"X-Request-ID": incoming.encode()})
+    response = client.get("/health", headers={b"X-Request-ID": incoming.encode()})
 
     assert response.headers.get("x-request-id") != incoming
     assert is_uuid4(response.headers.get("x-request-id", "")), response.headers

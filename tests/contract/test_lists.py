@@ -75,7 +75,8 @@ def test_following_next_walks_the_whole_filtered_list(user) -> None:
     wanted = {create_item(user, title=f"{word} {n}")["id"] for n in range(3)}
     create_item(user, title="not this one")
 
-    seen, url, pages = [], f"{API}/items/?q={word}&limit=1", 0
+    seen, pages = [], 0
+    url: str | None = f"{API}/items/?q={word}&limit=1"
     while url and pages < 10:
         response = user.client.get(url)
         assert response.status_code == 200

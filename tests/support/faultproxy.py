@@ -80,11 +80,11 @@ class FaultProxy:
             except (OSError, ValueError):
                 continue
             for key, _ in events:
-                sock = key.fileobj
-                if sock is self._listener:
+                ready = key.fileobj
+                if ready is self._listener:
                     self._accept()
-                else:
-                    self._forward(sock)  # type: ignore[arg-type]
+                elif isinstance(ready, socket.socket):  # all that is registered
+                    self._forward(ready)
         selector.close()
 
     def _accept(self) -> None:
