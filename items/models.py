@@ -1,18 +1,23 @@
 """Items, each owned by one user."""
 
-from typing import ClassVar
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MinLengthValidator
 from django.db import models
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from users.models import User
+
 
 class ItemQuerySet(models.QuerySet["Item"]):
     """Item queries, with the visibility rule in one place."""
 
-    def visible_to(self, user: models.Model) -> "ItemQuerySet":
+    def visible_to(self, user: "User | AnonymousUser") -> "ItemQuerySet":
         """Return every item for a superuser, else only the user's own."""
-        if getattr(user, "is_superuser", False):
+        if user.is_superuser:
             return self
         return self.filter(owner_id=user.pk)
 
@@ -35,7 +40,7 @@ class Item(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects: ClassVar[ItemQuerySet] = ItemQuerySet.as_manager()  # type: ignore[assignment]
+    objects = ItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

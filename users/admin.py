@@ -1,7 +1,7 @@
 """The Django admin for accounts."""
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -76,8 +76,10 @@ admin.site.unregister(Group)
 
 # Named after the service, and "View site" leads to the API's docs (/ has no page).
 admin.site.site_header = f"{settings.SPECTACULAR_SETTINGS['TITLE']} administration"
-admin.site.site_title = settings.SPECTACULAR_SETTINGS["TITLE"]
-admin.site.site_url = reverse_lazy("api:docs")
+admin.site.site_title = str(settings.SPECTACULAR_SETTINGS["TITLE"])
+# Lazy: reverse() now would load the URLconf, which imports this module. The stubs
+# type site_url as str; Django only compares it with "/" and renders it.
+admin.site.site_url = reverse_lazy("api:docs")  # type: ignore[assignment]
 
 
 class ReadOnlyBlacklistedTokenAdmin(BlacklistedTokenAdmin):
@@ -164,13 +166,14 @@ class UserAdmin(BaseUserAdmin):
     @admin.action(description="Deactivate the selected users")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Refuse the selected users' logins and tokens from their next request on."""
-        if queryset.filter(pk=request.user.pk).exists():
+        me = cast(User, request.user)  # only a logged-in superuser reaches an action
+        if queryset.filter(pk=me.pk).exists():
             # Deactivating oneself would lock the admin out in the middle of a task.
             self.message_user(
                 request, "You cannot deactivate your own account.", messages.WARNING
             )
         with transaction.atomic():
-            users = list(queryset.filter(is_active=True).exclude(pk=request.user.pk))
+            users = list(queryset.filter(is_active=True).exclude(pk=me.pk))
             User.objects.filter(pk__in=[user.pk for user in users]).update(
                 is_active=False, updated_at=timezone.now()
             )

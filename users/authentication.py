@@ -72,6 +72,7 @@ class BearerAuthentication(JWTAuthentication):
         """Name the scheme in WWW-Authenticate (which makes failures 401, not 403)."""
         return WWW_AUTHENTICATE
 
+    # simplejwt annotates `-> bytes` but returns None without the header, as this does.
     def get_header(self, request: Request) -> bytes | None:  # type: ignore[override]
         """Return the Authorization header as bytes, as WSGI delivered it."""
         header = request.META.get(api_settings.AUTH_HEADER_NAME)
@@ -102,6 +103,7 @@ class BearerAuthentication(JWTAuthentication):
         `alg: none`, another HMAC and a wrong key all fail here.
         """
         try:
+            # simplejwt annotates the encoded token as `Token | None`; it takes bytes.
             return SessionAccessToken(raw_token)  # type: ignore[arg-type]
         except TOKEN_PARSE_ERRORS:
             raise exceptions.AuthenticationFailed(CREDENTIALS_ERROR) from None

@@ -29,7 +29,10 @@ class UserQuerySet(models.QuerySet["User"]):
         return users.exists()
 
 
-class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+_UserManagerBase = BaseUserManager.from_queryset(UserQuerySet)
+
+
+class UserManager(_UserManagerBase):
     """Create users and find them by email without regard to case."""
 
     use_in_migrations = True

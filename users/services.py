@@ -138,7 +138,7 @@ def token_pair_issue(*, user: User, sid: str | None = None) -> dict[str, Any]:
         "access_token": str(access),
         "refresh_token": str(refresh),
         "token_type": "bearer",
-        "expires_in": int(access.lifetime.total_seconds()),  # type: ignore[union-attr]
+        "expires_in": int(access.lifetime.total_seconds()),
     }
 
 
@@ -156,6 +156,7 @@ class _RefreshClaims(Token):
 def _parse_refresh(raw: str, *, error: type[APIException]) -> _RefreshClaims:
     """Return a refresh token's claims, or raise `error` for any bad token."""
     try:
+        # simplejwt annotates the encoded token as `Token | None`; it takes a str.
         return _RefreshClaims(raw)  # type: ignore[arg-type]
     except TOKEN_PARSE_ERRORS:
         raise error() from None

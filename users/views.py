@@ -127,7 +127,8 @@ class UserViewSet(
     @action(detail=False, methods=["get"])
     def me(self, request: Request) -> Response:
         """Return the authenticated caller."""
-        return Response(UserSerializer(request.user).data)
+        user = cast(User, request.user)  # IsAuthenticated: never anonymous here
+        return Response(UserSerializer(user).data)
 
 
 class TokenEndpoint(JSONRequestMixin, APIView):
