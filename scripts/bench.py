@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from serving import cpu_seconds, stop, to_ms, wait_until_up
+from serving import cpu_seconds, required, stop, to_ms, wait_until_up
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIGS = (
@@ -111,7 +111,7 @@ def prepare(env: dict[str, str]) -> str:
         capture_output=True,
         text=True,
     ).stdout
-    return re.search(r"TOKEN=(\S+)", out).group(1)
+    return required(r"TOKEN=(\S+)", out)
 
 
 def start_server(args, env, worker_class, workers, threads, log, extra=()):
@@ -148,9 +148,9 @@ def wrk(args, token: str, duration: str, path: str) -> dict[str, float]:
     # wrk gives up on a request after 2 s and counts it as a timeout, not in p99.
     timeouts = re.search(r"Socket errors: .*timeout (\d+)", out)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-        "p99": to_ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        "rps": float(required(r"Requests/sec:\s+([\d.]+)", out)),
+        "requests": int(required(r"(\d+) requests in", out)),
+        "p99": to_ms(required(r"\s99%\s+(\S+)", out)),
         "non2xx": int(errors.group(1)) if errors else 0,
         "timeouts": int(timeouts.group(1)) if timeouts else 0,
     }

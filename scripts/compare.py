@@ -540,7 +540,7 @@ def scenario_request(name: str, seed: Seed) -> dict[str, Any]:
         "Authorization": f"Bearer {seed.writer_token}",
         "Content-Type": "application/json",
     }
-    return {
+    scenarios: dict[str, dict[str, Any]] = {
         "health": {"method": "GET", "path": "/health", "headers": {}},
         "me": {"method": "GET", "path": f"{API}/users/me", "headers": reader},
         "items list": {
@@ -574,7 +574,8 @@ def scenario_request(name: str, seed: Seed) -> dict[str, Any]:
                 {"username": seed.email, "password": seed.password}
             ),
         },
-    }[name]
+    }
+    return scenarios[name]
 
 
 def lua_script(request: dict[str, Any]) -> str:
@@ -652,10 +653,9 @@ def parse_wrk(out: str, connections: int) -> dict[str, Any]:
     }
     problems = []
     if result["non2xx"]:
-        problems.append(
-            f"{result['non2xx']} non-2xx answers (first: {first_bad[1].strip()})"
-        )
-    if result["socket_errors"]:
+        first = first_bad[1].strip() if first_bad else "not recorded"
+        problems.append(f"{result['non2xx']} non-2xx answers (first: {first})")
+    if socket_errors and result["socket_errors"]:
         problems.append(f"socket errors: {socket_errors[0]}")
     if result["missing_total_count"]:
         problems.append(f"{result['missing_total_count']} lists without X-Total-Count")

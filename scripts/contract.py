@@ -44,7 +44,7 @@ from serving import free_port, stop, wait_until_up
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from tests.support.faultproxy import FaultProxy  # noqa: E402  (no Django in it)
+from tests.support.faultproxy import FaultProxy, is_mode  # noqa: E402  (no Django in it)
 
 TARGETS = ("ours", "twin")
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -119,9 +119,6 @@ def ours_env(env: dict[str, str], port: int, static_root: Path) -> dict[str, str
     }
 
 
-MODES = ("pass", "kill", "hang", "freeze")
-
-
 class FaultControl:
     """TCP fault proxies in front of PostgreSQL and Redis, switched over HTTP.
 
@@ -153,10 +150,10 @@ class FaultControl:
 
             def do_POST(self) -> None:
                 name, _, mode = self.path.strip("/").partition("/")
-                if name not in proxies or mode not in MODES:
+                if name not in proxies or not is_mode(mode):
                     self.send_error(404)
                     return
-                proxies[name].set_mode(mode)  # type: ignore[arg-type]
+                proxies[name].set_mode(mode)
                 self.send_response(204)
                 self.end_headers()
 

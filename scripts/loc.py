@@ -14,6 +14,7 @@ import sys
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypedDict
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TWIN = "comparison/fastapi"
@@ -122,10 +123,20 @@ def expand(patterns: Iterable[str], taken: set[Path]) -> list[Path]:
     return files
 
 
-def count_concerns() -> list[dict[str, object]]:
+class ConcernRow(TypedDict):
+    """One concern's files and lines of code, ours and the twin's."""
+
+    concern: str
+    ours: list[Path]
+    ours_loc: int
+    twin: list[Path]
+    twin_loc: int
+
+
+def count_concerns() -> list[ConcernRow]:
     """Return, per concern, each side's files and their lines of code."""
     taken: set[Path] = set()
-    rows = []
+    rows: list[ConcernRow] = []
     for concern, (ours, twin) in CONCERNS.items():
         our_files, twin_files = expand(ours, taken), expand(twin, taken)
         rows.append(

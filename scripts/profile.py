@@ -32,7 +32,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported at run time only once Django is set up
+    from users.models import User
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # This file's name shadows the standard library's profile module, which cProfile
@@ -155,6 +158,7 @@ class Fixture:
     """The users, items and tokens the scenarios use, made afresh in the database."""
 
     password = "profile-password-" + secrets.token_hex(8)
+    writer: "User | None"  # None in a process that rebuilt the fixture from JSON
 
     def __init__(self) -> None:
         """Migrate, then create a reader with 20 items and a writer with none."""
@@ -176,7 +180,7 @@ class Fixture:
             Item(title=f"Item {n}", description="x" * 100, owner=self.reader)
             for n in range(ITEMS)
         )
-        self.item_id = Item.objects.filter(owner=self.reader).first().pk
+        self.item_id = Item.objects.filter(owner=self.reader).latest("pk").pk
         self.reader_token = token_pair_issue(user=self.reader)["access_token"]
         self.writer_token = token_pair_issue(user=self.writer)["access_token"]
 
@@ -303,7 +307,7 @@ class Caller:
             if hasattr(result, "close"):
                 result.close()
         if not self.status.startswith("2"):
-            raise SystemExit(f"{environ['PATH_INFO']} answered {self.status}: {body}")
+            raise SystemExit(f"{environ['PATH_INFO']} answered {self.status}: {body!r}")
         return body
 
 
@@ -394,6 +398,8 @@ def print_profile(
     stats = pstats.Stats(profiler)
     by_package: dict[str, float] = defaultdict(float)
     total = 0.0
+    # Stats.stats, the table pstats' own methods read, is not in typeshed; the typed
+    # get_stats_profile() keys by function name alone, merging same-named ones.
     for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
         by_package[package_of(filename)] += tottime
         total += tottime
@@ -437,7 +443,10 @@ def instructions_per_request(
         out = subprocess.run(
             command, capture_output=True, text=True, check=True, env=env
         )
-        counts.append(int(re.search(r"Collected : (\d+)", out.stderr).group(1)))
+        collected = re.search(r"Collected : (\d+)", out.stderr)
+        if collected is None:
+            raise SystemExit(f"callgrind counted nothing:\n{out.stderr[-2000:]}")
+        counts.append(int(collected.group(1)))
     return (counts[1] - counts[0]) / (calls[1] - calls[0])
 
 
@@ -464,11 +473,13 @@ def print_middleware_cost(
     print("|---|---|---|---|---|")
     baseline = None
     for label, caller in callers.items():
+
+        def request(c: Caller = caller) -> bytes:
+            return c(environ())
+
         try:
-            calls = calls_per_request(lambda c=caller: c(environ()))
-            result = cpu_per_request(
-                lambda c=caller: c(environ()), iterations=iterations, repeats=repeats
-            )
+            calls = calls_per_request(request)
+            result = cpu_per_request(request, iterations=iterations, repeats=repeats)
         except SystemExit:  # e.g. authentication without sessions: a 500
             print(f"| {label} | breaks the stack | | | |", flush=True)
             continue

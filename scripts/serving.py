@@ -1,7 +1,8 @@
 """What the scripts share to run servers: a port, waiting, stopping, measuring.
 
-A free port, waiting for a server to answer, stopping it; turning wrk's durations
-into milliseconds; and the CPU time and memory of a server's process tree, from /proc.
+A free port, waiting for a server to answer, stopping it; reading wrk's output
+(durations into milliseconds, the numbers it must print); and the CPU time and
+memory of a server's process tree, from /proc.
 """
 
 import os
@@ -12,6 +13,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from typing import Protocol
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
@@ -23,8 +25,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Pollable(Protocol):
+    """A process, or a stand-in for one, that says whether it has exited."""
+
+    def poll(self) -> int | None:
+        """Return the exit status, or None while it runs."""
+        ...
+
+
 def wait_until_up(
-    url: str, process: subprocess.Popen, *, timeout: float = 60, poll: float = 0.2
+    url: str, process: Pollable, *, timeout: float = 60, poll: float = 0.2
 ) -> None:
     """Wait until url answers; fail if the process exits or the time runs out.
 
@@ -56,8 +66,19 @@ def stop(process: subprocess.Popen, *, timeout: float = 30) -> None:
 
 def to_ms(value: str) -> float:
     """Turn a wrk duration such as 12.5ms or 900.00us into milliseconds."""
-    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", value).groups()
+    match = re.fullmatch(r"([\d.]+)([a-z]+)", value)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {value!r}")
+    number, unit = match.groups()
     return float(number) * UNITS_MS[unit]
+
+
+def required(pattern: str, text: str) -> str:
+    """Return the first group of a pattern that a tool's output must contain."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise ValueError(f"no {pattern!r} in the output:\n{text[-2000:]}")
+    return match.group(1)
 
 
 def process_tree(root: int) -> list[int]:

@@ -137,6 +137,24 @@ def test_a_list_without_x_total_count_or_a_socket_error_is_invalid():
     assert with_timeouts["socket_errors"] == 4
 
 
+def test_non_2xx_answers_without_a_recorded_first_one_are_still_reported():
+    sys.path.insert(0, str(BASE_DIR / "scripts"))
+    try:
+        import compare
+    finally:
+        sys.path.pop(0)
+    out = (
+        "  100 requests in 1.00s, 10.00KB read\n"
+        "Requests/sec:    100.00\n"
+        "COMPARE non2xx=2 untotalled=0 p50_us=1500 p99_us=9000\n"
+    )
+
+    result = compare.parse_wrk(out, 8)
+
+    assert result["valid"] is False
+    assert "2 non-2xx answers (first: not recorded)" in result["problem"]
+
+
 def test_loc_counts_code_lines_and_the_packages_of_a_lock(tmp_path):
     sys.path.insert(0, str(BASE_DIR / "scripts"))
     try:

@@ -10,9 +10,15 @@ import contextlib
 import selectors
 import socket
 import threading
-from typing import Literal
+from typing import Literal, TypeIs, get_args
 
 Mode = Literal["pass", "kill", "hang", "freeze"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+
+
+def is_mode(value: str) -> TypeIs[Mode]:
+    """Say whether a string names one of the modes."""
+    return value in MODES
 
 
 class FaultProxy:
