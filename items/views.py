@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
-from config.json import JSONRequestMixin, ORJSONParser
+from core.json import JSONRequestMixin, ORJSONParser
 from items.models import Item, ItemQuerySet
 from items.serializers import ItemFilterSerializer, ItemSerializer
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 import structlog
 
-from config.logging import (
+from core.logging import (
     REDACTED,
     SENTRY_EXTRA_DENYLIST,
     connect_celery_logging,
@@ -201,7 +201,7 @@ def test_sentry_scrubs_token_fields_and_sends_no_personal_data(monkeypatch):
 
     captured = {}
     monkeypatch.setattr(sentry_sdk, "init", lambda **options: captured.update(options))
-    from config.logging import configure_sentry
+    from core.logging import configure_sentry
 
     configure_sentry(
         dsn="https://public@sentry.example.com/1",

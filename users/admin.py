@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from config.throttling import (
+from core.throttling import (
     LoginUsernameRateThrottle,
     RateLimitUnavailable,
     RateThrottle,

@@ -17,13 +17,13 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from config.json import JSONRequestMixin, ORJSONParser
-from config.throttling import (
+from core.json import JSONRequestMixin, ORJSONParser
+from core.throttling import (
     LoginUsernameRateThrottle,
     PasswordRecoveryEmailRateThrottle,
     ScopedRateThrottle,
 )
-from users import services
+from users import services, tasks
 from users.authentication import WWW_AUTHENTICATE
 from users.exceptions import NotAuthorized
 from users.models import User
@@ -289,7 +289,7 @@ class PasswordRecoveryView(JSONRequestMixin, APIView):
         """Queue the reset email and answer 202 at once."""
         serializer = PasswordRecoverySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_password_reset_request(
+        tasks.password_reset_email_enqueue(
             email=serializer.validated_data["email"],
             request_id=getattr(request, "id", None),
         )

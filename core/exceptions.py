@@ -25,30 +25,13 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from config.metrics import record_dependency_error
-from config.throttling import unauthenticated_wait
+from core.errors import RETRY_AFTER_SECONDS, RequestTooLarge, ServiceUnavailable
+from core.metrics import record_dependency_error
+from core.throttling import unauthenticated_wait
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 5
 JSON_ERROR_PREFIXES = ("/api/", "/health")
-
-
-class RequestTooLarge(exceptions.APIException):
-    """A body over the size limit (Django's DATA_UPLOAD_MAX_MEMORY_SIZE)."""
-
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
-    default_code = "request_too_large"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    """A dependency (the database) cannot be reached; the client should retry."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Service temporarily unavailable, try again later."
-    default_code = "service_unavailable"
-    wait = RETRY_AFTER_SECONDS
 
 
 def is_connection_error(exc: BaseException) -> bool:

@@ -105,7 +105,7 @@ def access_log_middleware(get_response: GetResponse) -> GetResponse:
 
 def metrics_middleware(get_response: GetResponse) -> GetResponse:
     """Count requests and their latency by method, route and status (Prometheus)."""
-    from config import metrics  # only where metrics are on: it creates the series
+    from core import metrics  # only where metrics are on: it creates the series
 
     def middleware(request: HttpRequest) -> HttpResponse:
         response = get_response(request)

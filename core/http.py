@@ -1,0 +1,36 @@
+"""Small helpers for plain Django views (outside DRF)."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+
+def get_only(
+    view: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Answer 405 JSON with Allow for anything but GET and HEAD."""
+
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = JsonResponse(
+                {"detail": f'Method "{request.method}" not allowed.'}, status=405
+            )
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    wrapper.__doc__ = view.__doc__
+    # Else the CSRF middleware answers POST (or QUERY) with a 403 before the 405.
+    return csrf_exempt(wrapper)
+
+
+@csrf_exempt  # else a POST, PUT or DELETE gets the CSRF middleware's 403 HTML page
+def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """Answer an unknown path with JSON, in every mode."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """Answer an unhandled error with JSON and no details."""
+    return JsonResponse({"detail": "Internal server error."}, status=500)
