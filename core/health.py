@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from core.errors import RETRY_AFTER_SECONDS
 from core.http import get_only
 from core.metrics import record_dependency_error
 
@@ -56,5 +57,5 @@ def ready(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ready" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
-        headers=None if healthy else {"Retry-After": "5"},
+        headers=None if healthy else {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

@@ -5,6 +5,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from core.errors import json_error
+
 
 def get_only(
     view: Callable[[HttpRequest], HttpResponse],
@@ -13,11 +15,11 @@ def get_only(
 
     def wrapper(request: HttpRequest) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
-            response = JsonResponse(
-                {"detail": f'Method "{request.method}" not allowed.'}, status=405
+            return json_error(
+                f'Method "{request.method}" not allowed.',
+                status=405,
+                headers={"Allow": "GET, HEAD"},
             )
-            response["Allow"] = "GET, HEAD"
-            return response
         return view(request)
 
     wrapper.__doc__ = view.__doc__
@@ -28,9 +30,9 @@ def get_only(
 @csrf_exempt  # else a POST, PUT or DELETE gets the CSRF middleware's 403 HTML page
 def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     """Answer an unknown path with JSON, in every mode."""
-    return JsonResponse({"detail": "Not found."}, status=404)
+    return json_error("Not found.", status=404)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
     """Answer an unhandled error with JSON and no details."""
-    return JsonResponse({"detail": "Internal server error."}, status=500)
+    return json_error("Internal server error.", status=500)

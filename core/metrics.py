@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -25,6 +25,7 @@ from prometheus_client import (
 )
 from redis.exceptions import RedisError
 
+from core.errors import json_error
 from core.http import get_only
 
 REQUESTS = Counter(
@@ -93,12 +94,12 @@ def _is_scraper(request: HttpRequest) -> bool:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Serve the metrics in Prometheus' text format to scrapers; 404 when disabled."""
     if not settings.METRICS_ENABLED:
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return json_error("Not found.", status=404)
     if not _is_scraper(request):
         # 401, not 404: a scraper with a wrong token learns what to fix, and the
         # public never gets here (deploy/nginx.conf blocks the path).
-        return JsonResponse(
-            {"detail": "A valid metrics token is required."},
+        return json_error(
+            "A valid metrics token is required.",
             status=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )

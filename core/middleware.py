@@ -13,9 +13,11 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.gzip import GZipMiddleware as DjangoGZipMiddleware
 from django.utils.functional import SimpleLazyObject
+
+from core.errors import json_error
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
@@ -133,9 +135,8 @@ def body_size_limit_middleware(get_response: GetResponse) -> GetResponse:
             and length.isdigit()
             and (len(length) > 18 or int(length) > limit)
         ):
-            return JsonResponse(
-                {"detail": f"Request body too large: the limit is {limit} bytes."},
-                status=413,
+            return json_error(
+                f"Request body too large: the limit is {limit} bytes.", status=413
             )
         return get_response(request)
 
