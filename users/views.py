@@ -8,7 +8,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -23,6 +23,7 @@ from core.throttling import (
     PasswordRecoveryEmailRateThrottle,
     ScopedRateThrottle,
 )
+from core.viewsets import GenericViewSet
 from users import services, tasks
 from users.authentication import WWW_AUTHENTICATE
 from users.exceptions import NotAuthorized
@@ -61,12 +62,11 @@ from users.serializers import (
     destroy=extend_schema(summary="Delete a user (superuser)"),
 )
 class UserViewSet(
-    JSONRequestMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet[User],
+    GenericViewSet[User],
 ):
     """Register, read, update and delete accounts."""
 
@@ -77,8 +77,6 @@ class UserViewSet(
         return User.objects.order_by("id")
 
     def get_permissions(self) -> list[Any]:
-        if self.action is None:  # a method the path lacks: 405, whoever asks
-            return []
         if self.action == "create":
             return [AllowAny()]
         if self.action in ("list", "destroy"):
