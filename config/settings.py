@@ -169,11 +169,9 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     # Outermost, so that every response, whoever answers it, gets an id, a process
-    # time, an access line and a count.
+    # time, an access line and a count (the metrics, when METRICS_ENABLED).
     "core.middleware.request_id_middleware",
-    "core.middleware.access_log_middleware",
-    *(["core.middleware.metrics_middleware"] if METRICS_ENABLED else []),
-    "core.middleware.process_time_middleware",
+    "core.middleware.timing_middleware",
     # Next, so that no error under /api/ or /health leaves as an HTML page (and the
     # JSON that replaces it still gets the headers above).
     "core.exceptions.JSONErrorMiddleware",

@@ -50,6 +50,17 @@ def test_metrics_count_requests_by_route_and_status(api_client):
     assert sample(after, latency, HEALTH_200) - sample(before, latency, HEALTH_200) == 3
 
 
+def test_the_observed_latency_is_the_process_time_header(api_client):
+    before = scrape(api_client)
+
+    response = api_client.get("/health")
+    after = scrape(api_client)
+
+    latency = "http_request_duration_seconds_sum"
+    observed = sample(after, latency, HEALTH_200) - sample(before, latency, HEALTH_200)
+    assert observed == pytest.approx(float(response["X-Process-Time"]), abs=1e-6)
+
+
 def test_metrics_are_prometheus_text_with_latency_buckets(api_client):
     api_client.get("/health")
 
