@@ -365,6 +365,8 @@ def ours(env: dict[str, str], port: int, workdir: Path) -> Server:
         "GUNICORN_LOG_LEVEL": "warning",
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "EMAIL_URL": "consolemail://",
+        "EMAIL_ALLOW_CONSOLE": "true",  # no email is read; production's guard asks
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
     }
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     command = [gunicorn, "-c", "config/gunicorn.py", "config.wsgi"]

@@ -86,6 +86,7 @@ def base_env(database_url: str, *, rate_limits: bool) -> dict[str, str]:
         or os.environ.get("TEST_REDIS_URL")
         or "redis://127.0.0.1:6379/0",
         JWT_SIGNING_KEY=secrets.token_urlsafe(50),
+        METRICS_TOKEN=secrets.token_urlsafe(32),
         FIRST_SUPERUSER_EMAIL=f"contract-admin-{secrets.token_hex(4)}@example.com",
         FIRST_SUPERUSER_PASSWORD=secrets.token_urlsafe(18),
         RATE_LIMITS_ENABLED="true" if rate_limits else "false",
@@ -111,6 +112,11 @@ def ours_env(env: dict[str, str], port: int, static_root: Path) -> dict[str, str
         # Background jobs in the web process: no Celery worker runs here.
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
+        # The console mailer: the suite reads no email, and production's guard
+        # refuses it unless allowed. /metrics is behind base_env's METRICS_TOKEN,
+        # as production serves it.
+        "EMAIL_URL": "consolemail://",
+        "EMAIL_ALLOW_CONSOLE": "true",
         # The suite checks behaviour, not speed: on a loaded CI machine an Argon2
         # login can take seconds, which the production stall guards would turn
         # into 503s.
@@ -233,6 +239,7 @@ def leaked_secrets(logfile: Path, env: dict[str, str], used: Path) -> list[str]:
     passwords and tokens the suite used (never the values themselves)."""
     text = logfile.read_text(errors="replace")
     names = ("FIRST_SUPERUSER_PASSWORD", "JWT_SIGNING_KEY", "DJANGO_SECRET_KEY")
+    names += ("METRICS_TOKEN",)
     leaks = [name for name in names if env.get(name) and env[name] in text]
     secrets_used = used.read_text().split() if used.exists() else []
     found = sum(1 for secret in secrets_used if secret in text)
@@ -269,6 +276,8 @@ def run_pass(
         }
         if target == "twin":
             suite_env.update(CONTRACT_BEYOND_GUIDE="0", CONTRACT_ADMIN="0")
+        else:
+            suite_env["CONTRACT_METRICS_TOKEN"] = env["METRICS_TOKEN"]
         if rate_limits:
             suite_env["CONTRACT_RESULTS_SUFFIX"] = "-rate-limits"
         log(f"pytest tests/contract -m '{marker}' against {target}")

@@ -136,6 +136,8 @@ def configure_environment(args: argparse.Namespace) -> None:
         "RATE_LIMIT_LOGIN": high,
         "RATE_LIMIT_LOGIN_USERNAME": high,
         "EMAIL_URL": "consolemail://",
+        "EMAIL_ALLOW_CONSOLE": "true",  # no email is read; production's guard asks
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
