@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from drf_spectacular.views import (
@@ -16,7 +16,7 @@ from core.http import not_found, server_error
 from core.json import ORJSONRenderer
 from users.admin import admin_login
 
-api_urls = [
+api_urls: list[URLPattern | URLResolver] = [
     path("", include("users.urls")),
     path("", include("items.urls")),
     re_path(

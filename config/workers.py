@@ -172,6 +172,7 @@ class JSONErrorsMixin:
 
     def load_wsgi(self) -> None:
         """Load the application, wrapped so that it says when the socket closes."""
+        # A mixin: the gunicorn worker class it is mixed into has load_wsgi.
         super().load_wsgi()  # type: ignore[misc]
         self.wsgi = close_after_unread_body(self.wsgi)
 
@@ -179,6 +180,7 @@ class JSONErrorsMixin:
         """Log as gunicorn does (a warning for the client's fault), answer JSON."""
         addr = addr or ("", -1)  # a unix socket
         started = datetime.now()
+        headers: dict[str, str]
         if isinstance(exc, SERVER_ERRORS):
             status, detail, headers = HTTPStatus.INTERNAL_SERVER_ERROR, "", {}
         else:

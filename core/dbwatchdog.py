@@ -38,6 +38,7 @@ def _shut_down(wrapper: object) -> None:
     """Shut the database socket of one DatabaseWrapper down, if it has one open."""
     conn = getattr(wrapper, "connection", None)
     try:
+        # conn may be None: the AttributeError is caught below, as a closed one is.
         fd = conn.pgconn.socket  # type: ignore[union-attr]
     except Exception:  # noqa: BLE001 - no psycopg connection, or already closed
         return
@@ -65,6 +66,8 @@ def _watch() -> None:
                 # The rest of this request must not wait connect_timeout for a new
                 # connection to the same stalled server: it fails at once instead.
                 # Under the lock, so that the request's own clean-up comes after.
+                # An instance attribute shadows the method until the end of the
+                # request pops it (below); the wrapper is stored as a bare object.
                 wrapper.get_new_connection = _refuse  # type: ignore[attr-defined]
         for wrapper in wrappers:
             _shut_down(wrapper)

@@ -2,14 +2,22 @@
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from core.validators import validate_ascii_local_part
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    # The mixin is checked as the string field it is mixed into.
+    _StringField = serializers.CharField
+else:
+    _StringField = object
 
 MAX_ID_DIGITS = 18  # every such number fits PostgreSQL's bigint: no overflow in a query
 
@@ -41,7 +49,7 @@ def _controls_pattern(allowed: str) -> re.Pattern[str] | None:
     return re.compile(f"[{re.escape(refused)}]") if refused else None
 
 
-class StrictStringMixin:
+class StrictStringMixin(_StringField):
     """Accept only a JSON string, no longer than max_length as sent.
 
     DRF turns 5 into "5", and checks max_length after trimming whitespace, so a
@@ -51,7 +59,7 @@ class StrictStringMixin:
     refuses it, and PostgreSQL text cannot hold it).
     """
 
-    default_error_messages = {
+    default_error_messages: ClassVar[dict[str, "StrOrPromise"]] = {
         "control_character": "Control characters (U+0000 to U+001F) are not allowed.",
         "text_control_character": (
             "Control characters (U+0000 to U+001F) other than tab, line feed and "
@@ -75,16 +83,16 @@ class StrictStringMixin:
             and self._refused_controls
             and self._refused_controls.search(data)
         ):
-            self.fail(self._controls_error)  # type: ignore[attr-defined]
-        return super().run_validation(data)  # type: ignore[misc]
+            self.fail(self._controls_error)
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> str:
         """Refuse a non-string, and a string over max_length before trimming."""
         if not isinstance(data, str):
-            self.fail("invalid")  # type: ignore[attr-defined]
+            self.fail("invalid")
         if self.max_length is not None and len(data) > self.max_length:
-            self.fail("max_length", max_length=self.max_length)  # type: ignore[attr-defined]
-        return super().to_internal_value(data)  # type: ignore[misc]
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
 
 
 class StrictCharField(StrictStringMixin, serializers.CharField):
@@ -117,7 +125,8 @@ def save_changed(instance: Model, fields: list[str]) -> None:
     write every column, overwriting concurrent changes to the others.
     """
     values = {
-        name: instance._meta.get_field(name).pre_save(instance, False)  # auto_now
+        # pre_save for auto_now; only concrete columns are named here, never a relation.
+        name: cast(Field, instance._meta.get_field(name)).pre_save(instance, False)
         for name in fields
     }
     if not type(instance)._base_manager.filter(pk=instance.pk).update(**values):

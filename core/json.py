@@ -1,5 +1,6 @@
 """JSON rendering and parsing with orjson: several times faster than the json module."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -7,6 +8,7 @@ from django.http import HttpRequest
 from django.http.request import RawPostDataException
 from django.utils.datastructures import MultiValueDict
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -26,7 +28,7 @@ class ORJSONRenderer(BaseRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         """Serialise data; None (a 204) gives an empty body."""
         if data is None:
@@ -44,7 +46,7 @@ class ORJSONParser(BaseParser):
         self,
         stream: Any,
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         """Return the decoded body; orjson refuses nesting deeper than 1,024 levels."""
         try:
@@ -63,6 +65,14 @@ class JSONRequest(Request):
     empty `PATCH` passed as a valid update of nothing.
     """
 
+    # Request.__init__ always sets these two (to a default when given None), which
+    # DRF's stubs allow; the other three are DRF's private parse state, not stubbed.
+    parsers: Sequence[BaseParser]
+    negotiator: BaseContentNegotiation
+    _data: Any
+    _full_data: Any
+    _files: MultiValueDict[str, Any]
+
     def _parse(self) -> tuple[Any, Any]:
         """Refuse an empty body with a Content-Type: malformed JSON, or not parsed."""
         try:
@@ -79,7 +89,8 @@ class JSONRequest(Request):
                 if parser is None:
                     raise UnsupportedMediaType(self.content_type)
                 raise ParseError(EMPTY_BODY_ERROR)
-        return super()._parse()
+        # DRF's stubs leave out the private Request._parse that this overrides.
+        return super()._parse()  # type: ignore[misc]
 
 
 class JSONRequestMixin:
@@ -89,6 +100,7 @@ class JSONRequestMixin:
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> Request:
         """Build the view's Request (a viewset sets its action), as a JSONRequest."""
+        # A mixin: the view class it is mixed into has initialize_request.
         built = super().initialize_request(request, *args, **kwargs)  # type: ignore[misc]
         return JSONRequest(
             request,

@@ -42,6 +42,7 @@ def request_id_middleware(get_response: GetResponse) -> GetResponse:
         request_id = clean_request_id(request.META.get("HTTP_X_REQUEST_ID")) or str(
             uuid.uuid4()
         )
+        # An attribute of our own on Django's request (users/views.py reads it).
         request.id = request_id  # type: ignore[attr-defined]
         # Cleared at the start rather than the end: Django logs a 5xx after the
         # middleware chain has returned, and that line needs the id too.

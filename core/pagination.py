@@ -1,6 +1,7 @@
 """The list shape of the API: skip/limit, a bare list, X-Total-Count and Link."""
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -41,6 +42,11 @@ class SkipLimitPagination(LimitOffsetPagination):
     limit_query_param = "limit"
     default_limit = max_limit = 100
     template = None
+    # Set by paginate_queryset before any link or header is built: never None then.
+    request: Request
+    count: int
+    limit: int
+    offset: int
 
     def get_limit(self, request: Request) -> int:
         """Return the validated limit; out of range is an error, never a clamp."""
@@ -53,7 +59,10 @@ class SkipLimitPagination(LimitOffsetPagination):
         return _bounded_int(request, "skip", default=0, low=0, high=MAX_SKIP)
 
     def paginate_queryset(
-        self, queryset: QuerySet[Any], request: Request, view: Any = None
+        self,
+        queryset: QuerySet[Any] | Sequence[Any],
+        request: Request,
+        view: Any = None,
     ) -> list[Any]:
         """Validate both parameters before touching the database, then slice."""
         self.request = request

@@ -98,7 +98,8 @@ _redis_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary(
 
 def _redis_client(backend: RedisCache) -> Any:
     """Return the redis-py client of the cache's write pool, made once per pool."""
-    cache_client = backend._cache
+    # Django's private client API (not in the stubs), to reach its pool.
+    cache_client: Any = backend._cache
     pool = cache_client._get_connection_pool(True)
     client = _redis_clients.get(pool)
     if client is None:
@@ -145,6 +146,7 @@ class RateThrottle(throttling.SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         """Read the rate of the scope now, so that changed settings apply."""
+        # DRF's stubs type the setting's rates as numbers; they are "5/min" strings.
         self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
         return super().get_rate()
 

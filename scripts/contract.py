@@ -238,8 +238,12 @@ def leaked_secrets(logfile: Path, env: dict[str, str], used: Path) -> list[str]:
     """Say which secrets appear in the server's log: the run's keys and the
     passwords and tokens the suite used (never the values themselves)."""
     text = logfile.read_text(errors="replace")
-    names = ("FIRST_SUPERUSER_PASSWORD", "JWT_SIGNING_KEY", "DJANGO_SECRET_KEY")
-    names += ("METRICS_TOKEN",)
+    names = (
+        "FIRST_SUPERUSER_PASSWORD",
+        "JWT_SIGNING_KEY",
+        "DJANGO_SECRET_KEY",
+        "METRICS_TOKEN",
+    )
     leaks = [name for name in names if env.get(name) and env[name] in text]
     secrets_used = used.read_text().split() if used.exists() else []
     found = sum(1 for secret in secrets_used if secret in text)

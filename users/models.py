@@ -29,10 +29,9 @@ class UserQuerySet(models.QuerySet["User"]):
         return users.exists()
 
 
-_UserManagerBase = BaseUserManager.from_queryset(UserQuerySet)
-
-
-class UserManager(_UserManagerBase):
+# django-stubs' plugin cannot type a from_queryset() class of BaseUserManager as a
+# base (it leaves the model unsolved); the manager's own methods are annotated.
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     """Create users and find them by email without regard to case."""
 
     use_in_migrations = True
