@@ -7,15 +7,13 @@ from django.core.validators import MinLengthValidator
 from django.db import models
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
-
-    from users.models import User
+    from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 
 
 class ItemQuerySet(models.QuerySet["Item"]):
     """Item queries, with the visibility rule in one place."""
 
-    def visible_to(self, user: "User | AnonymousUser") -> "ItemQuerySet":
+    def visible_to(self, user: "PermissionsMixin | AnonymousUser") -> "ItemQuerySet":
         """Return every item for a superuser, else only the user's own."""
         if user.is_superuser:
             return self
