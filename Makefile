@@ -69,9 +69,10 @@ test: install-dev browser nginx ## Run the test suite (SQLite unless DATABASE_UR
 test-fast: install-dev ## Run the tests without the browser and live-server ones
 	@$(UV) run --frozen pytest -m "not browser and not live" $(PYTEST_ARGS)
 
-lint: install-dev ## ruff (lint and format), the migrations check, the OpenAPI schema, Docker lint
+lint: install-dev ## ruff (lint and format), import layers, the migrations check, the OpenAPI schema, Docker lint
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen lint-imports
 	@$(MAKE) --no-print-directory check-migrations
 	@$(MAKE) --no-print-directory openapi
 	@$(MAKE) --no-print-directory lint-docker

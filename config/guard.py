@@ -14,7 +14,7 @@ MIN_METRICS_TOKEN_LENGTH = 32
 LOCAL_MAILERS = (
     "django.core.mail.backends.console.EmailBackend",
     "django.core.mail.backends.filebased.EmailBackend",
-    "config.mail.ConsoleEmailBackend",
+    "core.mail.ConsoleEmailBackend",
 )
 
 

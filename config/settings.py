@@ -13,7 +13,7 @@ from corsheaders.defaults import default_headers as corsheaders_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from config.guard import deployment_mode, production_problems, required
-from config.logging import configure_sentry, logging_config
+from core.logging import configure_sentry, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An established connection whose peer vanishes (a partition): keepalives probe
     # an idle one, tcp_user_timeout ends one with unacknowledged data, both in about
     # 5 s. The server ends a runaway statement. A frozen peer that still acknowledges
-    # is config/dbwatchdog.py's job.
+    # is core/dbwatchdog.py's job.
     DATABASES["default"]["OPTIONS"].setdefault("keepalives", 1)
     DATABASES["default"]["OPTIONS"].setdefault("keepalives_idle", 5)
     DATABASES["default"]["OPTIONS"].setdefault("keepalives_interval", 1)
@@ -83,7 +83,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
 # A request whose database stops answering loses its connection after this many
-# seconds and answers 503 (config/dbwatchdog.py); 0 turns the watchdog off.
+# seconds and answers 503 (core/dbwatchdog.py); 0 turns the watchdog off.
 DATABASE_STALL_TIMEOUT = env.float("DATABASE_STALL_TIMEOUT", default=4.0)
 
 # CACHES
@@ -107,7 +107,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # After this many cache failures in a row, a process stops calling the cache for this
-# many seconds (config/breaker.py).
+# many seconds (core/breaker.py).
 CACHE_BREAKER_FAILURES = env.int("CACHE_BREAKER_FAILURES", default=3)
 CACHE_BREAKER_OPEN_SECONDS = env.float("CACHE_BREAKER_OPEN_SECONDS", default=10.0)
 
@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "users",
     "items",
 ]
@@ -168,22 +169,20 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     # Outermost, so that every response, whoever answers it, gets an id, a process
-    # time, an access line and a count.
-    "config.middleware.request_id_middleware",
-    "config.middleware.access_log_middleware",
-    *(["config.middleware.metrics_middleware"] if METRICS_ENABLED else []),
-    "config.middleware.process_time_middleware",
+    # time, an access line and a count (the metrics, when METRICS_ENABLED).
+    "core.middleware.request_id_middleware",
+    "core.middleware.timing_middleware",
     # Next, so that no error under /api/ or /health leaves as an HTML page (and the
     # JSON that replaces it still gets the headers above).
-    "config.exceptions.JSONErrorMiddleware",
+    "core.exceptions.JSONErrorMiddleware",
     # Inside the JSON errors, so that a stalled database ends as their 503.
-    "config.dbwatchdog.database_watchdog_middleware",
+    "core.dbwatchdog.database_watchdog_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Inside CORS, so that a browser can read the 413.
-    "config.middleware.body_size_limit_middleware",
-    "config.middleware.GZipMiddleware",
+    "core.middleware.body_size_limit_middleware",
+    "core.middleware.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -255,7 +254,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = env.str("DJANGO_X_FRAME_OPTIONS", default="DENY")
 # "/backstage", "backstage/" and "backstage" all mean the same path.
 ADMIN_URL = (env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") or "admin") + "/"
-# Request bodies over this size are refused with 413 (config.middleware).
+# Request bodies over this size are refused with 413 (core.middleware).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
@@ -287,18 +286,18 @@ def env_rate(name: str, default: str) -> str:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["config.json.ORJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.json.ORJSONRenderer"],
     # JSON bodies only (the contract); the login view adds the OAuth2 form itself.
-    "DEFAULT_PARSER_CLASSES": ["config.json.ORJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.SkipLimitPagination",
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
-    # Rate limits (config/throttling.py): counters in the shared cache, off with
+    "DEFAULT_PARSER_CLASSES": ["core.json.ORJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.SkipLimitPagination",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    # Rate limits (core/throttling.py): counters in the shared cache, off with
     # RATE_LIMITS_ENABLED=false. Views name a scope (login, password_recovery).
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.throttling.AnonRateThrottle",
-        "config.throttling.UserRateThrottle",
-        "config.throttling.ScopedRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
+        "core.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("RATE_LIMIT_ANON", "100/min"),
@@ -352,9 +351,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.contract_paths",
-        "config.schema.health_paths",
-        "config.schema.readable_schema",
+        "core.schema.contract_paths",
+        "core.schema.health_paths",
+        "core.schema.readable_schema",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -370,7 +369,7 @@ SPECTACULAR_SETTINGS = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
     # Django's prints whole messages, reset links included: this one logs one line.
-    EMAIL_CONFIG["EMAIL_BACKEND"] = "config.mail.ConsoleEmailBackend"
+    EMAIL_CONFIG["EMAIL_BACKEND"] = "core.mail.ConsoleEmailBackend"
 vars().update(EMAIL_CONFIG)
 # In production the guard refuses a console or file mailer (no mail would reach
 # anyone, or working reset links would sit in files) unless this allows it.

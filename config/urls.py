@@ -1,8 +1,7 @@
-"""URLs: health checks and docs outside the router, the API under /api/v1/."""
+"""URLs: health checks and docs outside the router, each app's API under /api/v1/."""
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
@@ -11,53 +10,15 @@ from drf_spectacular.views import (
     SpectacularRedocView,
     SpectacularSwaggerView,
 )
-from rest_framework.routers import SimpleRouter
 
-from config import health, metrics
-from config.json import ORJSONRenderer
-from items.views import ItemViewSet
+from core import health, metrics
+from core.http import not_found, server_error
+from core.json import ORJSONRenderer
 from users.admin import admin_login
-from users.views import (
-    LoginView,
-    LogoutView,
-    PasswordChangeView,
-    PasswordRecoveryView,
-    PasswordResetView,
-    RefreshView,
-    UserViewSet,
-)
-
-
-class OptionalSlashRouter(SimpleRouter):
-    """Answer a path with or without its trailing slash, without a redirect."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        # SimpleRouter.__init__ overwrites a class attribute with "/" or "".
-        self.trailing_slash = "/?"
-
-
-router = OptionalSlashRouter()
-router.register("users", UserViewSet, basename="user")
-router.register("items", ItemViewSet, basename="item")
-
-auth_urls = [
-    re_path(r"^login/?$", LoginView.as_view(), name="login"),
-    re_path(r"^refresh/?$", RefreshView.as_view(), name="refresh"),
-    re_path(r"^logout/?$", LogoutView.as_view(), name="logout"),
-    re_path(
-        r"^password-recovery/?$",
-        PasswordRecoveryView.as_view(),
-        name="password-recovery",
-    ),
-    re_path(r"^reset-password/?$", PasswordResetView.as_view(), name="reset-password"),
-]
 
 api_urls = [
-    re_path(r"^auth/", include(auth_urls)),
-    re_path(
-        r"^users/me/password/?$", PasswordChangeView.as_view(), name="password-change"
-    ),
+    path("", include("users.urls")),
+    path("", include("items.urls")),
     re_path(
         r"^openapi\.json/?$",
         # application/json, as FastAPI serves it; errors (a 405) stay JSON too.
@@ -72,19 +33,7 @@ api_urls = [
         SpectacularRedocView.as_view(url_name="api:schema", template_name="redoc.html"),
         name="redoc",
     ),
-    path("", include(router.urls)),
 ]
-
-
-@csrf_exempt  # else a POST, PUT or DELETE gets the CSRF middleware's 403 HTML page
-def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
-    """Answer an unknown path with JSON, in every mode."""
-    return JsonResponse({"detail": "Not found."}, status=404)
-
-
-def server_error(request: HttpRequest) -> JsonResponse:
-    """Answer an unhandled error with JSON and no details."""
-    return JsonResponse({"detail": "Internal server error."}, status=500)
 
 
 urlpatterns = [

@@ -6,7 +6,7 @@ import sys
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
-from config.middleware import buffer_chunked_bodies
+from core.middleware import buffer_chunked_bodies
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.fields import TEXT_CONTROLS, StrictCharField, iso_datetime, save_changed
+from core.fields import TEXT_CONTROLS, StrictCharField, iso_datetime, save_changed
 from items.models import Item
 
 

@@ -3,9 +3,9 @@
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
 
-from config.json import JSONRequestMixin, ORJSONParser
+from core.json import ORJSONParser
+from core.viewsets import ModelViewSet
 from items.models import Item, ItemQuerySet
 from items.serializers import ItemFilterSerializer, ItemSerializer
 
@@ -22,7 +22,7 @@ from items.serializers import ItemFilterSerializer, ItemSerializer
     partial_update=extend_schema(summary="Update an item"),
     destroy=extend_schema(summary="Delete an item"),
 )
-class ItemViewSet(JSONRequestMixin, viewsets.ModelViewSet[Item]):
+class ItemViewSet(ModelViewSet[Item]):
     """List, create, read, update and delete items: own ones, or all for a superuser."""
 
     serializer_class = ItemSerializer
@@ -37,11 +37,6 @@ class ItemViewSet(JSONRequestMixin, viewsets.ModelViewSet[Item]):
                 items = items.filter(title__icontains=q)
             items = items.newest_first()
         return items
-
-    def get_permissions(self) -> list[Any]:
-        if self.action is None:  # a method the path lacks: 405, whoever asks
-            return []
-        return list(super().get_permissions())
 
     def perform_create(self, serializer: Any) -> None:
         serializer.save(owner=self.request.user)

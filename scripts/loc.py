@@ -32,13 +32,13 @@ CONCERNS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "Database layer: models, migrations, sessions, repositories": (
         ["users/models.py", "items/models.py", "*/migrations/*.py"]
-        + ["config/dbwatchdog.py"],
+        + ["core/dbwatchdog.py"],
         [f"{TWIN}/app/database.py", f"{TWIN}/app/models/*.py"]
         + [f"{TWIN}/app/repositories/*.py", f"{TWIN}/alembic/**/*.py"]
         + [f"{TWIN}/alembic.ini"],
     ),
     "Schemas: validation and output": (
-        ["*/serializers.py", "config/fields.py", "config/json.py"],
+        ["*/serializers.py", "core/fields.py", "core/json.py"],
         [f"{TWIN}/app/schemas/*.py"],
     ),
     "Services: registration, tokens, password flows": (
@@ -50,20 +50,20 @@ CONCERNS: dict[str, tuple[list[str], list[str]]] = {
         [f"{TWIN}/app/api/deps.py", f"{TWIN}/app/core/security.py"],
     ),
     "Routers and views (with pagination)": (
-        ["*/views.py", "config/urls.py", "config/pagination.py"],
+        ["*/views.py", "*/urls.py", "core/routers.py", "core/pagination.py"],
         [f"{TWIN}/app/api/v1/*.py", f"{TWIN}/app/api/routing.py"]
         + [f"{TWIN}/app/api/pagination.py"],
     ),
     "Middleware, logging, metrics": (
-        ["config/middleware.py", "config/logging.py", "config/metrics.py"],
+        ["core/middleware.py", "core/logging.py", "core/metrics.py", "core/http.py"],
         [f"{TWIN}/app/middleware.py", f"{TWIN}/app/core/logging.py"],
     ),
     "Errors": (
-        ["config/exceptions.py", "users/exceptions.py"],
+        ["core/errors.py", "core/exceptions.py", "users/exceptions.py"],
         [f"{TWIN}/app/core/exceptions.py"],
     ),
     "Rate limits": (
-        ["config/throttling.py", "config/breaker.py"],
+        ["core/throttling.py", "core/breaker.py"],
         [f"{TWIN}/app/rate_limit.py"],
     ),
     "Background jobs": (
@@ -71,7 +71,7 @@ CONCERNS: dict[str, tuple[list[str], list[str]]] = {
         [f"{TWIN}/app/tasks.py", f"{TWIN}/app/worker.py"],
     ),
     "Health, OpenAPI, admin, first superuser": (
-        ["config/health.py", "config/schema.py", "*/admin.py"]
+        ["core/health.py", "core/schema.py", "users/schema.py", "*/admin.py"]
         + ["users/management/commands/*.py", "templates/**/*.html"],
         [f"{TWIN}/app/api/health.py", f"{TWIN}/app/initial_data.py"],
     ),

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from config.logging import configure_structlog, logging_config
+from core.logging import configure_structlog, logging_config
 from tests.factories import SuperuserFactory, UserFactory
 from users.models import User
 from users.services import token_pair_issue
@@ -274,7 +274,7 @@ def redis_url() -> str:
 @pytest.fixture(autouse=True)
 def _closed_cache_breaker() -> Iterator[None]:
     """Start and end every test with the cache breaker closed: it is per process."""
-    from config.breaker import cache_breaker
+    from core.breaker import cache_breaker
 
     cache_breaker.reset()
     yield

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from config import throttling
+from core import errors, throttling
 from items.models import Item
 from tests.factories import ItemFactory, SuperuserFactory, UserFactory
 from users.models import User
@@ -186,7 +186,7 @@ def test_admin_login_refused_when_the_shared_cache_is_down(
     response = attempt_login(client, admin.email, "correct horse battery")
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-    assert response["Retry-After"] == str(throttling.RETRY_AFTER_SECONDS)
+    assert response["Retry-After"] == str(errors.RETRY_AFTER_SECONDS)
     assert "detail" in response.json()
     assert "_auth_user_id" not in client.session
     assert "rate-limit store unreachable (ConnectionError)" in caplog.text

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
-from config.fields import iso_datetime
+from core.fields import iso_datetime
 from items.models import Item
 from items.serializers import ItemSerializer
 from tests.factories import ItemFactory, UserFactory

@@ -50,6 +50,17 @@ def test_metrics_count_requests_by_route_and_status(api_client):
     assert sample(after, latency, HEALTH_200) - sample(before, latency, HEALTH_200) == 3
 
 
+def test_the_observed_latency_is_the_process_time_header(api_client):
+    before = scrape(api_client)
+
+    response = api_client.get("/health")
+    after = scrape(api_client)
+
+    latency = "http_request_duration_seconds_sum"
+    observed = sample(after, latency, HEALTH_200) - sample(before, latency, HEALTH_200)
+    assert observed == pytest.approx(float(response["X-Process-Time"]), abs=1e-6)
+
+
 def test_metrics_are_prometheus_text_with_latency_buckets(api_client):
     api_client.get("/health")
 
@@ -293,3 +304,27 @@ def test_database_errors_are_counted_while_the_database_is_down(
     assert sample(text, "dependency_errors_total", {"dependency": "database"}) == 2
     items_503 = {"method": "GET", "route": "api:item-list", "status": "503"}
     assert sample(text, "http_requests_total", items_503) == 1
+
+
+@pytest.mark.live
+def test_a_database_outage_on_an_admin_page_is_counted_once(
+    live_server_factory, tmp_path
+):
+    server = live_server_factory(
+        workers=1,
+        extra_env={
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere",
+        },
+    )
+    request = urllib.request.Request(
+        f"{server.url}/admin/", headers={"Cookie": "sessionid=" + "a1" * 16}
+    )
+
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    status, text = get(f"{server.url}/metrics")
+
+    assert error.value.code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert status == HTTPStatus.OK
+    assert sample(text, "dependency_errors_total", {"dependency": "database"}) == 1

@@ -167,7 +167,7 @@ def test_password_recovery_emails_a_reset_link_to_a_registered_user(
 def test_the_console_mailer_writes_no_reset_link_to_stdout_or_the_logs(
     api_client, user, settings, capsys
 ):
-    settings.EMAIL_BACKEND = "config.mail.ConsoleEmailBackend"
+    settings.EMAIL_BACKEND = "core.mail.ConsoleEmailBackend"
     settings.FRONTEND_URL = "https://app.example.org/"
 
     with capture_logs("console") as logs:
@@ -203,7 +203,7 @@ def test_consolemail_url_selects_the_mailer_that_withholds_bodies():
         timeout=60,
     )
 
-    assert result.stdout.strip() == "config.mail.ConsoleEmailBackend", result.stderr
+    assert result.stdout.strip() == "core.mail.ConsoleEmailBackend", result.stderr
 
 
 def test_reset_email_states_a_short_lifetime_in_minutes(

@@ -18,7 +18,7 @@ from http import HTTPStatus
 import pytest
 from rest_framework.test import APIClient
 
-from config.throttling import RateThrottle
+from core.throttling import RateThrottle
 from tests.conftest import BASE_DIR, bearer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 

@@ -12,7 +12,7 @@ from http import HTTPStatus
 import pytest
 from rest_framework.test import APIClient
 
-from config import throttling
+from core import throttling
 from tests.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from users.services import token_pair_issue
@@ -70,7 +70,7 @@ def test_password_recovery_is_503(api_client, redis_down, mailoutbox):
 def test_authenticated_api_keeps_serving_and_logs_the_outage(redis_down, caplog):
     client = bearer(APIClient(), UserFactory())
 
-    with caplog.at_level(logging.ERROR, logger="config.throttling"):
+    with caplog.at_level(logging.ERROR, logger="core.throttling"):
         response = client.get("/api/v1/items/")
 
     assert response.status_code == HTTPStatus.OK

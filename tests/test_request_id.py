@@ -111,7 +111,7 @@ def test_every_log_line_of_a_request_carries_its_id(api_client, logs):
     assert response["X-Request-ID"] == "ready-1"
     lines = logs.lines()
     assert {line["logger"] for line in lines} >= {
-        "config.health",  # the application
+        "core.health",  # the application
         "django.request",  # Django's own 5xx line, written after the middleware
         "access",
     }

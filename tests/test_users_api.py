@@ -528,6 +528,13 @@ def test_put_on_a_user_is_405_with_allow(user_client, user):
     assert "PUT" not in response["Allow"]
 
 
+def test_anonymous_put_on_a_user_is_405_not_401(api_client, user):
+    response = api_client.put(f"/api/v1/users/{user.pk}", {}, format="json")
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert "PATCH" in response["Allow"]
+
+
 # Delete -----------------------------------------------------------------------
 
 

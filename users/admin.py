@@ -1,6 +1,5 @@
 """The Django admin for accounts."""
 
-import math
 from typing import Any
 
 from django import forms
@@ -15,13 +14,14 @@ from django.contrib.auth.forms import (
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse_lazy
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from config.throttling import (
+from core.errors import json_error
+from core.throttling import (
     LoginUsernameRateThrottle,
     RateLimitUnavailable,
     RateThrottle,
@@ -231,15 +231,15 @@ def admin_login(request: HttpRequest) -> HttpResponse:
             try:
                 allowed = throttle.allow_request(request, None)
             except RateLimitUnavailable as refusal:  # the shared cache is down
-                return JsonResponse(
-                    {"detail": refusal.detail},
+                return json_error(
+                    str(refusal.detail),
                     status=refusal.status_code,
-                    headers={"Retry-After": str(refusal.wait)},
+                    retry_after=refusal.wait,
                 )
             if not allowed:
-                return JsonResponse(
-                    {"detail": "Too many login attempts; try again later."},
+                return json_error(
+                    "Too many login attempts; try again later.",
                     status=429,
-                    headers={"Retry-After": str(math.ceil(throttle.wait()))},
+                    retry_after=throttle.wait(),
                 )
     return admin.site.login(request)

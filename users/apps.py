@@ -8,3 +8,7 @@ class UsersConfig(AppConfig):
 
     name = "users"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the app's OpenAPI extensions (drf-spectacular's advice)."""
+        import users.schema  # noqa: F401

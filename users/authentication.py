@@ -18,7 +18,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from config.fields import id_from_text
+from core.fields import id_from_text
 from users.models import User
 from users.tokens import SessionAccessToken, issued_before, session_of, session_revoked
 

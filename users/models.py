@@ -7,7 +7,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 
-from config.validators import validate_ascii_local_part
+from core.validators import validate_ascii_local_part
 
 
 class UserQuerySet(models.QuerySet["User"]):

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from config.fields import id_from_text
+from core.fields import id_from_text
 from users.exceptions import NotAuthorized
 
 

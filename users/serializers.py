@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.fields import (
+from core.fields import (
     C0_CONTROLS,
     StrictCharField,
     StrictEmailField,

@@ -18,7 +18,6 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from jwt import decode as jwt_decode
 from jwt.exceptions import InvalidTokenError
-from kombu.exceptions import OperationalError as KombuOperationalError
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import (
@@ -27,8 +26,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
-from config.exceptions import ServiceUnavailable
-from config.fields import id_from_text, save_changed
+from core.fields import id_from_text, save_changed
 from users.authentication import TOKEN_PARSE_ERRORS, token_user_id
 from users.exceptions import (
     EmailAlreadyRegistered,
@@ -327,21 +325,6 @@ def user_password_change(
         raise ValidationError({"current_password": ["Incorrect password."]})
     _validate_new_password(new_password, user)
     _user_password_set(user=user, password=new_password)
-
-
-def user_password_reset_request(*, email: str, request_id: str | None = None) -> None:
-    """Queue the reset email; the job, not the request, checks whether the email exists.
-
-    Every request enqueues the same job, so the answer, its time and its failure
-    (a broker outage is a 503 for everyone) never tell whether an email is registered.
-    """
-    from users.tasks import send_password_reset_email  # tasks import this module
-
-    try:
-        send_password_reset_email.delay(email=email, request_id=request_id)
-    except KombuOperationalError:
-        logger.error("job broker unreachable: password reset email not queued")
-        raise ServiceUnavailable() from None
 
 
 def password_reset_link(*, user: User) -> str:

@@ -8,7 +8,9 @@ import logging
 from smtplib import SMTPException
 
 from celery import shared_task
+from kombu.exceptions import OperationalError as KombuOperationalError
 
+from core.errors import ServiceUnavailable
 from users import services
 
 logger = logging.getLogger(__name__)
@@ -38,3 +40,17 @@ def flush_expired_tokens() -> int:
     deleted = services.token_flush_expired()
     logger.info("deleted %d expired refresh-token records", deleted)
     return deleted
+
+
+def password_reset_email_enqueue(*, email: str, request_id: str | None = None) -> None:
+    """Queue the reset email; the job, not the request, checks whether the email exists.
+
+    Every request enqueues the same job, so the answer, its time and its failure
+    (a broker outage is a 503 for everyone) never tell whether an email is registered.
+    Here rather than in services.py, which the jobs import.
+    """
+    try:
+        send_password_reset_email.delay(email=email, request_id=request_id)
+    except KombuOperationalError:
+        logger.error("job broker unreachable: password reset email not queued")
+        raise ServiceUnavailable() from None

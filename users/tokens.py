@@ -25,8 +25,8 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from config.breaker import cache_breaker
-from config.throttling import CACHE_ERRORS
+from core.breaker import cache_breaker
+from core.throttling import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ non-ASCII local part (no schema change).
 
 from django.db import migrations, models
 
-import config.validators
+import core.validators
 
 
 def blank_to_null(apps, schema_editor):
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
             field=models.EmailField(
                 max_length=254,
                 unique=True,
-                validators=[config.validators.validate_ascii_local_part],
+                validators=[core.validators.validate_ascii_local_part],
                 verbose_name="email address",
             ),
         ),

@@ -31,10 +31,11 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
-from rest_framework import exceptions, status, throttling
+from rest_framework import throttling
 from rest_framework.settings import api_settings
 
-from config.breaker import cache_breaker
+from core.breaker import cache_breaker
+from core.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +47,11 @@ WINDOW_GRACE_SECONDS = 5
 # A cache outage logs at most one line per this many seconds and process.
 OUTAGE_LOG_INTERVAL = 10.0
 _last_outage_log = 0.0
-RETRY_AFTER_SECONDS = 5
 
 
-class RateLimitUnavailable(exceptions.APIException):
+class RateLimitUnavailable(ServiceUnavailable):
     """The rate-limit store is down, and this endpoint must not go unlimited."""
 
-    # Not a subclass of config.exceptions.ServiceUnavailable: that module imports
-    # rest_framework.views, which imports the throttle classes (this module).
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    wait = RETRY_AFTER_SECONDS
     default_detail = "Rate limiting is temporarily unavailable, try again later."
     default_code = "rate_limit_unavailable"
 
@@ -81,7 +77,7 @@ def hit(key: str, *, timeout: int) -> int:
     """Count one hit on a counter that expires after timeout; return the new count."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
-        # Through the breaker: a hung Redis then fails fast (config/breaker.py).
+        # Through the breaker: a hung Redis then fails fast (core/breaker.py).
         return cache_breaker.call(
             lambda: _hit_redis(backend, key, timeout=timeout), CACHE_ERRORS
         )

@@ -18,37 +18,25 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from config.metrics import record_dependency_error
-from config.throttling import unauthenticated_wait
+from core.errors import (
+    RETRY_AFTER_SECONDS,
+    RequestTooLarge,
+    ServiceUnavailable,
+    json_error,
+)
+from core.metrics import record_dependency_error
+from core.throttling import unauthenticated_wait
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 5
 JSON_ERROR_PREFIXES = ("/api/", "/health")
-
-
-class RequestTooLarge(exceptions.APIException):
-    """A body over the size limit (Django's DATA_UPLOAD_MAX_MEMORY_SIZE)."""
-
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
-    default_code = "request_too_large"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    """A dependency (the database) cannot be reached; the client should retry."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Service temporarily unavailable, try again later."
-    default_code = "service_unavailable"
-    wait = RETRY_AFTER_SECONDS
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -58,8 +46,8 @@ def is_connection_error(exc: BaseException) -> bool:
     )
 
 
-def database_down(exc: BaseException) -> bool:
-    """Say whether exc means the database can't be reached; if so, log and count it."""
+def log_and_count_database_outage(exc: BaseException) -> bool:
+    """Log and count exc if it means the database can't be reached; return whether."""
     if not (isinstance(exc, DatabaseError) and is_connection_error(exc)):
         return False
     logger.error("database unreachable: %s", type(exc).__name__)
@@ -108,7 +96,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, SuspiciousOperation):
         exc = _client_error(exc)
-    elif database_down(exc):
+    elif log_and_count_database_outage(exc):
         exc = ServiceUnavailable()
     elif isinstance(
         exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed
@@ -163,13 +151,17 @@ class JSONErrorMiddleware:
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
-        """Count an unreachable database; under /api/ and /health, answer 503 JSON."""
-        if not (database_down(exception) and _wants_json_errors(request)):
+        """Under /api/ and /health, answer an unreachable database with 503 JSON."""
+        # Elsewhere Django's handler answers, and its got_request_exception signal
+        # counts the error (core.metrics): counting it here too would count it twice.
+        if not (
+            _wants_json_errors(request) and log_and_count_database_outage(exception)
+        ):
             return None
-        return JsonResponse(
-            {"detail": ServiceUnavailable.default_detail},
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        return json_error(
+            str(ServiceUnavailable.default_detail),
+            status=ServiceUnavailable.status_code,
+            retry_after=RETRY_AFTER_SECONDS,
         )
 
 

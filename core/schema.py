@@ -1,7 +1,7 @@
 """The OpenAPI schema, made true to what the server does.
 
-drf-spectacular describes the happy path of each operation; this module adds the rest:
-the bearer and OAuth2 password-flow security schemes, the error responses that every
+drf-spectacular describes the happy path of each operation; this module adds the rest
+(the users app's extensions are in users/schema.py): the error responses that every
 operation can really give (one `ErrorDetail` body, `{"detail": ...}`), the headers of
 every response, the text constraints that the serializers enforce beyond lengths, and
 the contract's spelling of the paths.
@@ -10,23 +10,18 @@ the contract's spelling of the paths.
 import re
 from typing import Any
 
-from drf_spectacular.extensions import (
-    OpenApiAuthenticationExtension,
-    OpenApiSerializerExtension,
-)
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import Direction
 from rest_framework import fields, permissions
 
-from config.fields import C0_CONTROLS, TEXT_CONTROLS, StrictStringMixin
+from core.fields import C0_CONTROLS, TEXT_CONTROLS, StrictStringMixin
 
-LOGIN_URL = "/api/v1/auth/login"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Permissions that only ask for a login: anything else may answer 403.
 LOGIN_ONLY_PERMISSIONS = (permissions.AllowAny, permissions.IsAuthenticated)
 # The strings DRF accepts: no NUL character (PostgreSQL text can't hold one), no C0
-# control character where config.fields refuses them, and, where blank is refused,
+# control character where core.fields refuses them, and, where blank is refused,
 # something left once trimmed (DRF trims, then refuses "").
 NUL = r"\x00"
 # Where blank is allowed drf-spectacular writes oneOf [pattern, {maxLength: 0}], so
@@ -91,67 +86,6 @@ WWW_AUTHENTICATE = {
     "WWW-Authenticate": {**_header("The scheme to use: `Bearer`."), "required": True}
 }
 ERROR_HEADERS = {"401": WWW_AUTHENTICATE, "429": RETRY_AFTER, "503": RETRY_AFTER}
-
-
-class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
-    """Document BearerAuthentication as a bearer JWT or the OAuth2 password flow.
-
-    Either scheme sends the same header; the password flow lets Swagger UI's
-    Authorize button log in with an email and password.
-    """
-
-    target_class = "users.authentication.BearerAuthentication"
-    name = ["HTTPBearer", "OAuth2PasswordBearer"]
-    priority = 1
-
-    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
-        """Accept either scheme (OR), not both together."""
-        return [{"HTTPBearer": []}, {"OAuth2PasswordBearer": []}]
-
-    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
-        """Return the bearer scheme and the password flow, in `name` order."""
-        return [
-            {
-                "type": "http",
-                "scheme": "bearer",
-                "bearerFormat": "JWT",
-                "description": "An access token from POST /api/v1/auth/login.",
-            },
-            {
-                "type": "oauth2",
-                "description": "Log in with your email as the username.",
-                "flows": {"password": {"tokenUrl": LOGIN_URL, "scopes": {}}},
-            },
-        ]
-
-
-class LoginSerializerScheme(OpenApiSerializerExtension):
-    """Document the login body as `username` and `password`, `email` an alias.
-
-    LoginSerializer takes `username` or `email`; an `anyOf` of two `required` lists
-    says so exactly, but client generators (openapi-python-client) turn it into
-    `Any`. So the schema requires `username`, the name the OAuth2 form uses too, and
-    documents `email` as an optional alias.
-    """
-
-    target_class = "users.serializers.LoginSerializer"
-    match_subclasses = True  # the form's LoginFormSerializer
-
-    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        """Require `username` and `password`; describe the alias and `grant_type`."""
-        schema = auto_schema._map_serializer(
-            self.target, direction, bypass_extensions=True
-        )
-        properties = schema["properties"]
-        properties["username"]["description"] = "The account's email."
-        properties["email"]["description"] = (
-            "An alias of `username` for JSON bodies; `username` wins when both are set."
-        )
-        properties["grant_type"]["description"] = (
-            "Sent by OAuth2 clients; only `password` is accepted."
-        )
-        schema["required"] = ["username", "password"]
-        return schema
 
 
 def _character_class(characters: str) -> str:

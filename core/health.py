@@ -5,34 +5,18 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, JsonResponse
+
+from core.errors import RETRY_AFTER_SECONDS
+from core.http import get_only
+from core.metrics import record_dependency_error
 
 logger = logging.getLogger(__name__)
 
 READY_CACHE_KEY = "health:ready"
 
 
-def _get_only(
-    view: Callable[[HttpRequest], HttpResponse],
-) -> Callable[[HttpRequest], HttpResponse]:
-    """Answer 405 JSON with Allow for anything but GET and HEAD."""
-
-    def wrapper(request: HttpRequest) -> HttpResponse:
-        if request.method not in ("GET", "HEAD"):
-            response = JsonResponse(
-                {"detail": f'Method "{request.method}" not allowed.'}, status=405
-            )
-            response["Allow"] = "GET, HEAD"
-            return response
-        return view(request)
-
-    wrapper.__doc__ = view.__doc__
-    # Else the CSRF middleware answers POST (or QUERY) with a 403 before the 405.
-    return csrf_exempt(wrapper)
-
-
-@_get_only
+@get_only
 def live(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers; touches no database and no cache."""
     return JsonResponse({"status": "healthy"})
@@ -58,14 +42,11 @@ def _run(name: str, check: Callable[[], str]) -> str:
         return check()
     except Exception as exc:  # a readiness probe reports every failure, whatever it is
         logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
-        # Imported here: config.metrics imports this module.
-        from config.metrics import record_dependency_error
-
         record_dependency_error(name)
         return f"error: {type(exc).__name__}"
 
 
-@_get_only
+@get_only
 def ready(request: HttpRequest) -> JsonResponse:
     """Readiness: the database and the cache both answer."""
     checks = {
@@ -76,5 +57,5 @@ def ready(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ready" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
-        headers=None if healthy else {"Retry-After": "5"},
+        headers=None if healthy else {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

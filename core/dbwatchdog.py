@@ -8,7 +8,7 @@ where the peer's kernel stops acknowledging; a frozen process or proxy keeps
 acknowledging. So each request arms a deadline; when it passes, one watchdog thread
 per process shuts the request's database socket down, the waiting psycopg call fails
 with OperationalError, and the request ends as the usual 503 JSON with Retry-After
-(config/exceptions.py). Django drops the broken connection and the next request opens
+(core/exceptions.py). Django drops the broken connection and the next request opens
 a new one, so the service recovers by itself.
 
 The rest of that request does not try to connect again (it would wait up to

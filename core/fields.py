@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
-from config.validators import validate_ascii_local_part
+from core.validators import validate_ascii_local_part
 
 MAX_ID_DIGITS = 18  # every such number fits PostgreSQL's bigint: no overflow in a query
 

@@ -12,9 +12,8 @@ import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import got_request_exception
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -26,7 +25,8 @@ from prometheus_client import (
 )
 from redis.exceptions import RedisError
 
-from config.health import _get_only  # the health checks' 405 JSON with Allow
+from core.errors import json_error
+from core.http import get_only
 
 REQUESTS = Counter(
     "http_requests_total",
@@ -71,14 +71,12 @@ def dependency_of(exc: BaseException) -> str | None:
     return None
 
 
-def _count_unhandled_error(sender: Any, request: Any = None, **kwargs: Any) -> None:
+def count_unhandled_error(sender: Any, request: Any = None, **kwargs: Any) -> None:
+    """Count the dependency behind an unhandled error (connected by CoreConfig)."""
     # Sent inside the except block that turns the error into a 500.
     dependency = dependency_of(sys.exc_info()[1] or Exception())
     if dependency:
         record_dependency_error(dependency)
-
-
-got_request_exception.connect(_count_unhandled_error, weak=False)
 
 
 def _is_scraper(request: HttpRequest) -> bool:
@@ -92,16 +90,16 @@ def _is_scraper(request: HttpRequest) -> bool:
     )
 
 
-@_get_only
+@get_only
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Serve the metrics in Prometheus' text format to scrapers; 404 when disabled."""
     if not settings.METRICS_ENABLED:
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return json_error("Not found.", status=404)
     if not _is_scraper(request):
         # 401, not 404: a scraper with a wrong token learns what to fix, and the
         # public never gets here (deploy/nginx.conf blocks the path).
-        return JsonResponse(
-            {"detail": "A valid metrics token is required."},
+        return json_error(
+            "A valid metrics token is required.",
             status=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )

@@ -1,4 +1,4 @@
-"""HTTP plumbing: request id, process time, access log, metrics, gzip, body limit.
+"""HTTP plumbing: request id, timing (access log, metrics), gzip, body limit.
 
 Each concern is one small function middleware; see MIDDLEWARE in config/settings.py for
 their order. The work per request is a few header and dict operations.
@@ -13,9 +13,12 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.gzip import GZipMiddleware as DjangoGZipMiddleware
 from django.utils.functional import SimpleLazyObject
+
+from core import metrics
+from core.errors import json_error
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
@@ -51,20 +54,6 @@ def request_id_middleware(get_response: GetResponse) -> GetResponse:
     return middleware
 
 
-def process_time_middleware(get_response: GetResponse) -> GetResponse:
-    """Put the server time of the request, in seconds, in X-Process-Time."""
-
-    def middleware(request: HttpRequest) -> HttpResponse:
-        start = time.perf_counter()
-        response = get_response(request)
-        duration = time.perf_counter() - start
-        request.process_time = duration  # type: ignore[attr-defined]
-        response["X-Process-Time"] = f"{duration:.6f}"
-        return response
-
-    return middleware
-
-
 def route_name(request: HttpRequest) -> str:
     """Name the route that served a request, with few distinct values (a label)."""
     match = request.resolver_match
@@ -82,39 +71,38 @@ def _user_id(request: HttpRequest) -> int | None:
     return getattr(user, "pk", None)
 
 
-def access_log_middleware(get_response: GetResponse) -> GetResponse:
-    """Log one line per request: method, path, route, status, duration and user."""
+def timing_middleware(get_response: GetResponse) -> GetResponse:
+    """Time each request: X-Process-Time, one access line, and the metrics if on.
+
+    One measurement serves all three, so they agree: the access line's duration is the
+    header's, and so is the latency the metrics observe.
+    """
+    metrics_enabled = settings.METRICS_ENABLED
 
     def middleware(request: HttpRequest) -> HttpResponse:
+        start = time.perf_counter()
         response = get_response(request)
+        duration = time.perf_counter() - start
+        response["X-Process-Time"] = f"{duration:.6f}"
+        route = route_name(request)
         status = response.status_code
         log = access_logger.error if status >= 500 else access_logger.info
         log(
             "request",
             method=request.method,
             path=request.path,
-            route=route_name(request),
+            route=route,
             status=status,
-            duration=round(getattr(request, "process_time", 0.0), 6),
+            duration=round(duration, 6),
             user_id=_user_id(request),
         )
-        return response
-
-    return middleware
-
-
-def metrics_middleware(get_response: GetResponse) -> GetResponse:
-    """Count requests and their latency by method, route and status (Prometheus)."""
-    from config import metrics  # only where metrics are on: it creates the series
-
-    def middleware(request: HttpRequest) -> HttpResponse:
-        response = get_response(request)
-        metrics.observe_request(
-            method=request.method or "",
-            route=route_name(request),
-            status=response.status_code,
-            duration=getattr(request, "process_time", 0.0),
-        )
+        if metrics_enabled:
+            metrics.observe_request(
+                method=request.method or "",
+                route=route,
+                status=status,
+                duration=duration,
+            )
         return response
 
     return middleware
@@ -133,9 +121,8 @@ def body_size_limit_middleware(get_response: GetResponse) -> GetResponse:
             and length.isdigit()
             and (len(length) > 18 or int(length) > limit)
         ):
-            return JsonResponse(
-                {"detail": f"Request body too large: the limit is {limit} bytes."},
-                status=413,
+            return json_error(
+                f"Request body too large: the limit is {limit} bytes.", status=413
             )
         return get_response(request)
 

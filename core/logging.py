@@ -196,7 +196,7 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
-            # The application writes one access line per request (config.middleware):
+            # The application writes one access line per request (core.middleware):
             # runserver's own line and Django's "Not Found: /path" warnings would
             # repeat it. Errors (5xx, with their traceback) still come through.
             "django.server": {"level": "WARNING"},

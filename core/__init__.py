@@ -1,0 +1,1 @@
+"""Shared HTTP plumbing that every app uses: errors, middleware, fields, throttles."""
