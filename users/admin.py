@@ -72,8 +72,9 @@ class PasswordSetForm(AdminPasswordChangeForm):
         usable = self.cleaned_data["set_usable_password"]
         password = self.cleaned_data["password1"] if usable else None
         # A password reset by an admin is often about a stolen account.
-        user_password_set(user=self.user, password=password)
-        return self.user
+        user = cast(User, self.user)  # the admin's user model
+        user_password_set(user=user, password=password)
+        return user
 
 
 # Only superusers reach the admin and the API has no groups: the page would mislead.
