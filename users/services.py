@@ -3,6 +3,7 @@
 import enum
 import logging
 import secrets
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlencode
 
@@ -85,7 +86,8 @@ def user_update(*, user: User, data: dict[str, Any], by: User) -> User:
     """Apply validated changes for `by`; a new password is hashed, a new email checked.
 
     `is_active`, `is_superuser` and `password` go through the services that hold
-    their rules. One transaction: a refused change leaves the account as it was.
+    their rules. A refused change leaves the account as it was: the refusals come
+    before their service's write, and several writes share one transaction.
     """
     if not data:  # PATCH {}: nothing to write, updated_at included
         return user
@@ -96,7 +98,9 @@ def user_update(*, user: User, data: dict[str, Any], by: User) -> User:
     superuser = data.pop("is_superuser", None)
     active = data.pop("is_active", None)
     password = data.pop("password", None)
-    with transaction.atomic():
+    writes = bool(data) + sum(v is not None for v in (superuser, active, password))
+    # One write needs no transaction of its own: the common PATCH costs no savepoint.
+    with transaction.atomic() if writes > 1 else nullcontext():
         if superuser is not None:
             user_set_superuser(user=user, superuser=superuser, by=by)
         if active is not None:
