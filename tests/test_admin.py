@@ -438,6 +438,24 @@ def test_admin_cannot_deactivate_or_demote_themself_in_the_change_form(
     assert superuser.is_superuser
 
 
+def test_change_form_demotes_and_deactivates_another_superuser(admin_client):
+    other = SuperuserFactory.create()
+    refresh = token_pair_issue(user=other)["refresh_token"]
+
+    response = admin_client.post(
+        f"/admin/users/user/{other.pk}/change/",
+        {"email": other.email, "full_name": "Demoted"},  # both boxes unticked
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    other.refresh_from_db()
+    assert other.full_name == "Demoted"
+    assert not other.is_superuser
+    assert not other.is_active
+    with pytest.raises(Exception, match="(?i)invalid|expired|revoked"):
+        token_refresh(refresh_token=refresh)
+
+
 def test_setting_a_password_in_the_admin_hashes_it_and_revokes_sessions(
     admin_client, user
 ):

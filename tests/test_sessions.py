@@ -269,6 +269,25 @@ def test_a_password_set_in_the_admin_ends_every_access_token(user):
     assert_ended(session)
 
 
+def test_disabling_password_login_in_the_admin_ends_every_session(user):
+    session = log_in(user.email)
+
+    response = admin_client().post(
+        f"/admin/users/user/{user.pk}/password/",
+        {
+            "usable_password": "false",
+            "password1": "",
+            "password2": "",
+            "unset-password": "",  # the submit button that disables it
+        },
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+    assert_ended(session)
+
+
 # Deactivation: every session, and reactivation revives none ------------------------
 
 
@@ -307,6 +326,18 @@ def test_deactivating_in_the_admin_change_form_ends_tokens_for_good(user):
 
     assert off.status_code == on.status_code == HTTPStatus.FOUND
     assert_ended(session)
+
+
+def test_a_superuser_refused_deactivating_themself_keeps_their_sessions(superuser):
+    session = log_in(superuser.email)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {session['access_token']}")
+
+    response = client.patch(f"/api/v1/users/{superuser.pk}", {"is_active": False})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert_alive(session)
+    assert refresh(session["refresh_token"]).status_code == HTTPStatus.OK
 
 
 # Cost and outages --------------------------------------------------------------------

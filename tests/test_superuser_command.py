@@ -1,12 +1,15 @@
 """manage.py ensure_superuser: creates or updates the first superuser, idempotently."""
 
+from http import HTTPStatus
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 from users.models import User
+from users.services import token_pair_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +81,18 @@ def test_a_new_password_in_the_environment_replaces_the_old_one(first_superuser)
     assert output.startswith("Updated")
     assert user.check_password("another-Strong-pass-19")
     assert not user.check_password(PASSWORD)
+
+
+def test_a_new_password_in_the_environment_ends_the_old_sessions(first_superuser):
+    ensure_superuser()
+    user = User.objects.get_by_email(EMAIL)
+    refresh = token_pair_issue(user=user)["refresh_token"]
+    first_superuser.FIRST_SUPERUSER_PASSWORD = "another-Strong-pass-19"
+
+    ensure_superuser()
+
+    response = APIClient().post("/api/v1/auth/refresh", {"refresh_token": refresh})
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
 
 
 @pytest.mark.parametrize("unset", ["FIRST_SUPERUSER_EMAIL", "FIRST_SUPERUSER_PASSWORD"])

@@ -467,6 +467,64 @@ def test_superuser_sets_privileges_of_another_user(superuser_client):
     assert not other.is_active
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"is_active": False}, "is_active"),
+        ({"is_superuser": False}, "is_superuser"),
+        ({"is_active": False, "full_name": "Renamed"}, "is_active"),
+        ({"is_superuser": False, "email": "new@example.com"}, "is_superuser"),
+    ],
+)
+def test_superuser_cannot_deactivate_or_demote_themself(
+    superuser_client, superuser, body, field
+):
+    before = User.objects.get(pk=superuser.pk)
+
+    response = superuser_client.patch(
+        f"/api/v1/users/{superuser.pk}", body, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert list(response.json()["detail"]) == [field]
+    assert "your own" in response.json()["detail"][field][0]
+    after = User.objects.get(pk=superuser.pk)
+    assert (after.is_active, after.is_superuser) == (True, True)
+    assert (after.email, after.full_name, after.updated_at) == (
+        before.email,
+        before.full_name,
+        before.updated_at,
+    )
+    assert after.tokens_valid_after == before.tokens_valid_after
+    assert superuser_client.get("/api/v1/users/me").status_code == HTTPStatus.OK
+
+
+def test_superuser_keeping_their_own_status_may_send_it(superuser_client, superuser):
+    response = superuser_client.patch(
+        f"/api/v1/users/{superuser.pk}",
+        {"is_active": True, "is_superuser": True, "full_name": "Still Me"},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["full_name"] == "Still Me"
+    assert superuser_client.get("/api/v1/users/me").status_code == HTTPStatus.OK
+
+
+def test_superuser_demotes_another_superuser(superuser_client):
+    other = SuperuserFactory.create()
+
+    response = superuser_client.patch(
+        f"/api/v1/users/{other.pk}", {"is_superuser": False}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["is_superuser"] is False
+    other.refresh_from_db()
+    assert not other.is_superuser
+    assert other.is_active
+
+
 def test_deactivated_user_is_refused_on_the_next_request(
     superuser_client, user, user_client
 ):
@@ -614,6 +672,6 @@ def test_updating_a_user_deleted_meanwhile_is_404_not_a_resurrection(user):
     User.objects.filter(pk=user.pk).delete()  # by a concurrent request
 
     with pytest.raises(NotFound):
-        user_update(user=user, data={"full_name": "late"})
+        user_update(user=user, data={"full_name": "late"}, by=user)
 
     assert not User.objects.filter(pk=user.pk).exists()

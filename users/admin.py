@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse_lazy
-from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
@@ -26,8 +25,12 @@ from core.throttling import (
     RateLimitUnavailable,
     RateThrottle,
 )
+from users.exceptions import OwnAccountLockout
 from users.models import User
-from users.services import user_revoke_tokens
+from users.services import user_password_set, user_set_active, user_set_superuser
+
+# Written through their services, not by the change form's save().
+STATUS_FIELDS = ("is_active", "is_superuser")
 
 
 class UniqueEmailMixin(forms.ModelForm):
@@ -63,11 +66,14 @@ class PasswordSetForm(AdminPasswordChangeForm):
     """The admin's "set password" form; a new password also ends every session."""
 
     def save(self, commit: bool = True) -> Any:
-        """Save the password and revoke the user's refresh tokens."""
-        user = super().save(commit=commit)
-        if commit:
-            # A password reset by an admin is often about a stolen account.
-            user_revoke_tokens(user=user)
+        """Set the password (or none usable) through the service that ends sessions."""
+        if not commit:
+            return super().save(commit=False)
+        usable = self.cleaned_data["set_usable_password"]
+        password = self.cleaned_data["password1"] if usable else None
+        # A password reset by an admin is often about a stolen account.
+        user = cast(User, self.user)  # the admin's user model
+        user_password_set(user=user, password=password)
         return user
 
 
@@ -156,43 +162,54 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.action(description="Activate the selected users")
     def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        """Let the selected users log in again."""
-        # update() skips auto_now, so updated_at is set by hand.
-        count = queryset.filter(is_active=False).update(
-            is_active=True, updated_at=timezone.now()
-        )
+        """Let the selected users log in again (their old sessions stay ended)."""
+        by = cast(User, request.user)
+        with transaction.atomic():
+            users = list(queryset.filter(is_active=False))
+            for user in users:
+                user_set_active(user=user, active=True, by=by)
+        count = len(users)
         self.message_user(request, f"Activated {count} user(s).", messages.SUCCESS)
 
     @admin.action(description="Deactivate the selected users")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Refuse the selected users' logins and tokens from their next request on."""
-        me = cast(User, request.user)  # only a logged-in superuser reaches an action
-        if queryset.filter(pk=me.pk).exists():
-            # Deactivating oneself would lock the admin out in the middle of a task.
-            self.message_user(
-                request, "You cannot deactivate your own account.", messages.WARNING
-            )
+        by = cast(User, request.user)
+        count = 0
         with transaction.atomic():
-            users = list(queryset.filter(is_active=True).exclude(pk=me.pk))
-            User.objects.filter(pk__in=[user.pk for user in users]).update(
-                is_active=False, updated_at=timezone.now()
-            )
-            # Revoked, so that reactivating an account does not revive old sessions.
-            for user in users:
-                user_revoke_tokens(user=user)
-        count = len(users)
+            for user in queryset.filter(is_active=True):
+                try:
+                    user_set_active(user=user, active=False, by=by)
+                except OwnAccountLockout as refusal:  # raised before any write
+                    self.message_user(request, refusal.message, messages.WARNING)
+                else:
+                    count += 1
         self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
 
     def save_model(
         self, request: HttpRequest, obj: Any, form: Any, change: Any
     ) -> None:
-        """Save the account; deactivating it also revokes its refresh tokens."""
+        """Save the account; a status change goes through its service and rules."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        wanted = {
+            field: getattr(obj, field)
+            for field in STATUS_FIELDS
+            if field in form.changed_data
+        }
+        for field in wanted:
+            setattr(obj, field, form.initial[field])
         super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data and not obj.is_active:
-            user_revoke_tokens(user=obj)
+        by = cast(User, request.user)
+        if "is_superuser" in wanted:
+            user_set_superuser(user=obj, superuser=wanted["is_superuser"], by=by)
+        if "is_active" in wanted:
+            # Deactivating revokes every token, so reactivating revives no session.
+            user_set_active(user=obj, active=wanted["is_active"], by=by)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        """Keep an admin from deactivating or demoting their own account."""
+        """Show an admin's own status read-only: the services refuse changing it."""
         fields = super().get_readonly_fields(request, obj)
         if obj is not None and obj.pk == request.user.pk:
             return (*fields, "is_active", "is_superuser")

@@ -54,3 +54,17 @@ class InvalidResetToken(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "Invalid or expired password reset token"
     default_code = "invalid_reset_token"
+
+
+class OwnAccountLockout(exceptions.ValidationError):
+    """A superuser deactivating or demoting themself: the field that would do it.
+
+    Refused in the API and the admin alike: it would lock them out mid-task, and
+    leave the service without a superuser if they were the last one.
+    """
+
+    default_code = "own_account"
+
+    def __init__(self, *, field: str, message: str) -> None:
+        super().__init__({field: [message]}, code=self.default_code)
+        self.message = message

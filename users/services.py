@@ -3,6 +3,7 @@
 import enum
 import logging
 import secrets
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,6 +37,7 @@ from users.exceptions import (
     InvalidRefreshTokenBody,
     InvalidResetToken,
     NotAuthorized,
+    OwnAccountLockout,
 )
 from users.models import User
 from users.tokens import (
@@ -78,30 +80,89 @@ def user_create(*, email: str, password: str, full_name: str | None = None) -> U
     return user
 
 
-def user_update(*, user: User, data: dict[str, Any]) -> User:
-    """Apply validated changes; a new password is hashed, a new email checked."""
+def user_update(*, user: User, data: dict[str, Any], by: User) -> User:
+    """Apply validated changes for `by`; a new password is hashed, a new email checked.
+
+    `is_active`, `is_superuser` and `password` go through the services that hold
+    their rules. A refused change leaves the account as it was: the refusals come
+    before their service's write, and several writes share one transaction.
+    """
     if not data:  # PATCH {}: nothing to write, updated_at included
         return user
     if "email" in data:
         data["email"] = User.objects.normalize_email(data["email"])
         if User.objects.email_taken(data["email"], exclude_pk=user.pk):
             raise EmailAlreadyRegistered()
+    superuser = data.pop("is_superuser", None)
+    active = data.pop("is_active", None)
     password = data.pop("password", None)
-    for field, value in data.items():
-        setattr(user, field, value)
-    if password is not None:
-        user.set_password(password)
-    # Only the changed columns: a concurrent change to another field (an admin
-    # deactivating the account, say) is not overwritten with stale values.
-    changed = [*data, *(["password"] if password is not None else []), "updated_at"]
-    try:
-        with transaction.atomic():
-            save_changed(user, changed)
-    except IntegrityError:
-        raise EmailAlreadyRegistered() from None
-    if password is not None or data.get("is_active") is False:
-        user_revoke_tokens(user=user)
+    writes = bool(data) + sum(v is not None for v in (superuser, active, password))
+    # One write needs no transaction of its own: the common PATCH costs no savepoint.
+    with transaction.atomic() if writes > 1 else nullcontext():
+        if superuser is not None:
+            user_set_superuser(user=user, superuser=superuser, by=by)
+        if active is not None:
+            user_set_active(user=user, active=active, by=by)
+        if data:
+            for field, value in data.items():
+                setattr(user, field, value)
+            # Only the changed columns: a concurrent change to another field (an
+            # admin deactivating the account, say) is not overwritten with stale values.
+            try:
+                with transaction.atomic():
+                    save_changed(user, [*data, "updated_at"])
+            except IntegrityError:
+                raise EmailAlreadyRegistered() from None
+        if password is not None:
+            user_password_set(user=user, password=password)
     return user
+
+
+# ACCOUNT STATUS: THE API'S PATCH AND THE ADMIN'S FORM AND ACTIONS CALL THESE
+# ------------------------------------------------------------------------------
+
+
+def user_set_active(*, user: User, active: bool, by: User) -> None:
+    """Let a user log in, or not; a deactivation ends every session for good.
+
+    Deactivating revokes every refresh token and cuts off every access token (also
+    when the account was inactive already), so reactivating it later revives none.
+    Nobody deactivates themself (`by` is who asks): it is a 400 naming `is_active`.
+    """
+    if not active and user.pk == by.pk:
+        raise OwnAccountLockout(
+            field="is_active", message="You cannot deactivate your own account."
+        )
+    with transaction.atomic():
+        if user.is_active != active:
+            user.is_active = active
+            save_changed(user, ["is_active", "updated_at"])
+        if not active:
+            user_revoke_tokens(user=user)
+
+
+def user_set_superuser(*, user: User, superuser: bool, by: User) -> None:
+    """Grant or remove superuser status; nobody removes their own (a 400)."""
+    if not superuser and user.pk == by.pk:
+        raise OwnAccountLockout(
+            field="is_superuser",
+            message="You cannot remove your own superuser status.",
+        )
+    if user.is_superuser != superuser:
+        user.is_superuser = superuser
+        save_changed(user, ["is_superuser", "updated_at"])
+
+
+def user_password_set(*, user: User, password: str | None) -> None:
+    """Store a new password (None: no usable one) and end every session of the user.
+
+    The one way a password changes after registration: the API's PATCH, change and
+    reset, and the admin's "set password" form. The caller's own sessions end too.
+    """
+    user.set_password(password)
+    with transaction.atomic():
+        save_changed(user, ["password", "updated_at"])
+        user_revoke_tokens(user=user)
 
 
 def user_authenticate(*, email: str, password: str) -> User:
@@ -311,13 +372,6 @@ def _validate_new_password(password: str, user: User) -> None:
         raise ValidationError({"new_password": list(exc.messages)}) from None
 
 
-def _user_password_set(*, user: User, password: str) -> None:
-    """Store a new password and revoke every refresh token: other sessions end."""
-    user.set_password(password)
-    user.save(update_fields=["password", "updated_at"])
-    user_revoke_tokens(user=user)
-
-
 def user_password_change(
     *, user: User, current_password: str, new_password: str
 ) -> None:
@@ -325,7 +379,7 @@ def user_password_change(
     if not user.check_password(current_password):
         raise ValidationError({"current_password": ["Incorrect password."]})
     _validate_new_password(new_password, user)
-    _user_password_set(user=user, password=new_password)
+    user_password_set(user=user, password=new_password)
 
 
 def password_reset_link(*, user: User) -> str:
@@ -384,7 +438,7 @@ def user_password_reset(*, uid: str, token: str, new_password: str) -> User:
         if user is None or not default_token_generator.check_token(user, token):
             raise InvalidResetToken()
         _validate_new_password(new_password, user)
-        _user_password_set(user=user, password=new_password)
+        user_password_set(user=user, password=new_password)
     return user
 
 

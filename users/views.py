@@ -57,7 +57,14 @@ from users.serializers import (
         summary="Update a user (themself or a superuser)",
         request=UserAdminUpdateSerializer,
         responses=UserSerializer,
-        description="`is_active` and `is_superuser` are applied for superusers only.",
+        description=(
+            "`is_active` and `is_superuser` are applied for superusers only. "
+            "Deactivating a user ends every session of theirs (refresh and access "
+            "tokens), and reactivating the account revives none. A superuser cannot "
+            "deactivate or demote themself: `is_active: false` or "
+            "`is_superuser: false` on their own account is a 400 naming the field, "
+            "and nothing in the body is applied."
+        ),
     ),
     destroy=extend_schema(summary="Delete a user (superuser)"),
 )
@@ -113,7 +120,11 @@ class UserViewSet(
         user = self.get_object()
         serializer = self.get_serializer(user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        user = services.user_update(user=user, data=dict(serializer.validated_data))
+        user = services.user_update(
+            user=user,
+            data=dict(serializer.validated_data),
+            by=cast(User, request.user),  # the permissions ran already
+        )
         return Response(UserSerializer(user).data)
 
     def perform_destroy(self, instance: User) -> None:

@@ -18,7 +18,6 @@ from tests.contract.helpers import (
     API,
     Account,
     error_detail,
-    known_gap,
     log_in,
     new_client,
     register,
@@ -137,7 +136,6 @@ def test_anonymous_callers_get_100_requests_a_minute(client: httpx.Client) -> No
     assert_retry_after(limited)
 
 
-@known_gap(10, "anonymous requests that end in 401 are never rate limited")
 def test_anonymous_401s_count_toward_the_anonymous_limit(client: httpx.Client) -> None:
     """Anonymous: 100 a minute per address (a request with no or a bad bearer is
     anonymous)."""

@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from users.models import User
+from users.services import user_password_set
 
 MIN_PRODUCTION_PASSWORD_LENGTH = 12
 
@@ -99,9 +100,10 @@ class Command(BaseCommand):
         if not user.is_active:
             user.is_active = True
             fields.append("is_active")
-        if not user.check_password(password):
-            user.set_password(password)
-            fields.append("password")
         if fields:
             user.save(update_fields=[*fields, "updated_at"])
-        return bool(fields)
+        if user.check_password(password):
+            return bool(fields)
+        # As every password change does: a replaced password may be a leaked one.
+        user_password_set(user=user, password=password)
+        return True
