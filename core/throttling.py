@@ -23,24 +23,20 @@ import hashlib
 import ipaddress
 import logging
 import time
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from core.breaker import cache_breaker
+from core.cache import CACHE_ERRORS, SharedClientRedisCache
 from core.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
-# Errors of a cache that cannot be reached (redis-py's own, or a socket error).
-CACHE_ERRORS = (RedisError, OSError)
 # Counters outlive their window a little, so that a clock skew between machines
 # never makes a late INCR recreate an expired counter.
 WINDOW_GRACE_SECONDS = 5
@@ -76,7 +72,7 @@ def _log_outage(scope: str, exc: BaseException, *, fail_closed: bool) -> None:
 def hit(key: str, *, timeout: int) -> int:
     """Count one hit on a counter that expires after timeout; return the new count."""
     backend = caches[DEFAULT_CACHE_ALIAS]
-    if isinstance(backend, RedisCache):
+    if isinstance(backend, SharedClientRedisCache):
         # Through the breaker: a hung Redis then fails fast (core/breaker.py).
         return cache_breaker.call(
             lambda: _hit_redis(backend, key, timeout=timeout), CACHE_ERRORS
@@ -90,28 +86,12 @@ def hit(key: str, *, timeout: int) -> int:
         return 1
 
 
-# One redis-py client per connection pool: Django's get_client() builds a new one,
-# with its table of some 170 response callbacks, on every call (half the Python
-# work of a hit). A client is only a handle on its pool, safe to share.
-_redis_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def _redis_client(backend: RedisCache) -> Any:
-    """Return the redis-py client of the cache's write pool, made once per pool."""
-    cache_client = backend._cache
-    pool = cache_client._get_connection_pool(True)
-    client = _redis_clients.get(pool)
-    if client is None:
-        client = _redis_clients[pool] = cache_client._client(connection_pool=pool)
-    return client
-
-
-def _hit_redis(backend: RedisCache, key: str, *, timeout: int) -> int:
+def _hit_redis(backend: SharedClientRedisCache, key: str, *, timeout: int) -> int:
     """SET NX EX and INCR in one MULTI/EXEC round trip: atomic, always expiring."""
     redis_key = backend.make_and_validate_key(key)
     # Django's RedisCache.incr checks EXISTS first (a second round trip, and a race
     # that could leave a counter without expiry); its pool is reused.
-    client = _redis_client(backend)
+    client = backend.redis_client()  # the process's one client (core/cache.py)
     with client.pipeline(transaction=True) as pipe:
         pipe.set(redis_key, 0, ex=timeout, nx=True)
         pipe.incr(redis_key)

@@ -176,7 +176,7 @@ def test_admin_login_refused_when_the_shared_cache_is_down(
     monkeypatch.setattr(throttling, "_last_outage_log", float("-inf"))
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.SharedClientRedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }

@@ -48,7 +48,7 @@ def clock(request, settings, monkeypatch) -> Clock:
     if request.param == "redis":
         settings.CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "core.cache.SharedClientRedisCache",
                 "LOCATION": request.getfixturevalue("redis_url"),
                 "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # nothing shared, no flush
             }
