@@ -93,7 +93,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache with one redis-py client per pool (core/cache.py).
+            "BACKEND": "core.cache.SharedClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="api"),
             "OPTIONS": {
@@ -295,15 +296,20 @@ REST_FRAMEWORK = {
     # Rate limits (core/throttling.py): counters in the shared cache, off with
     # RATE_LIMITS_ENABLED=false. Views name a scope (login, password_recovery).
     "DEFAULT_THROTTLE_CLASSES": [
-        "core.throttling.AnonRateThrottle",
-        "core.throttling.UserRateThrottle",
-        "core.throttling.ScopedRateThrottle",
+        "core.throttling.AnonWindowThrottle",
+        "core.throttling.UserWindowThrottle",
+        "core.throttling.ScopedWindowThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("RATE_LIMIT_ANON", "100/min"),
         "user": env_rate("RATE_LIMIT_USER", "1000/min"),
         "login": env_rate("RATE_LIMIT_LOGIN", "5/min"),
         "login_username": env_rate(
+            "RATE_LIMIT_LOGIN_USERNAME", env_rate("RATE_LIMIT_LOGIN", "5/min")
+        ),
+        # The admin's login page (users/admin.py): the API login's rates, apart.
+        "admin_login": env_rate("RATE_LIMIT_LOGIN", "5/min"),
+        "admin_login_username": env_rate(
             "RATE_LIMIT_LOGIN_USERNAME", env_rate("RATE_LIMIT_LOGIN", "5/min")
         ),
         "password_recovery": env_rate("RATE_LIMIT_PASSWORD_RECOVERY", "5/hour"),

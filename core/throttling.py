@@ -1,17 +1,21 @@
-"""Rate limits: fixed-window counters in the shared cache (Redis), atomic per hit.
+"""Rate limits: DRF's throttles, counted atomically per fixed window in Redis.
 
-Why not DRF's SimpleRateThrottle as is: it reads a list of timestamps, appends and
+DRF's SimpleRateThrottle reads a list of timestamps from the cache, appends and
 writes it back, so two workers that read the same list both let a request through and
-one write wins; under load a limit is exceeded by up to the number of workers. Here a
-hit is one Redis INCR of the counter of the current window (`<key>:<window number>`),
-which is atomic, so a limit holds exactly across processes and machines. The price of
-a fixed window is that a client may spend a full quota at the end of one window and
-another at the start of the next (at most twice the rate across a boundary); the
-average over any two windows stays within the rate, and Retry-After is exact.
+one write wins; under load a limit is exceeded by up to the number of workers. The
+throttles here are DRF's own classes (their scopes, rates and keys), with the counting
+replaced (allow_request, throttle_success, wait): a hit is one MULTI/EXEC of
+`SET <key>:<window> 0 EX NX` and `INCR`, which is atomic, so a limit holds exactly
+across processes and machines. The price of a fixed window is that a client may spend
+a full quota at the end of one window and another at the start of the next (at most
+twice the rate across a boundary); the average over any two windows stays within the
+rate, and Retry-After is exact.
 
 When the cache cannot be reached, the general limits (anonymous, authenticated) let
 the request through and log it, and the sensitive ones (login, password recovery: any
-throttle with `fail_closed`) refuse it with 503, so that they never go unlimited.
+throttle with `fail_closed`) refuse it with 503, so that they never go unlimited. The
+calls go through the circuit breaker (core/breaker.py), so a hung Redis fails fast, and
+only the failures that reach Redis are logged (the breaker logs its opening).
 
 Client address: REMOTE_ADDR, unless NUM_PROXIES > 0, in which case the address that
 the outermost trusted proxy appended to X-Forwarded-For (the NUM_PROXIES-th entry from
@@ -22,31 +26,24 @@ spoofed or rotated X-Forwarded-For does not reset a limit.
 import hashlib
 import ipaddress
 import logging
-import time
-import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import RedisError
-from rest_framework import throttling
+from django.http import HttpRequest, JsonResponse
+from redis import Redis
+from rest_framework import exceptions, throttling
 from rest_framework.settings import api_settings
 
-from core.breaker import cache_breaker
-from core.errors import ServiceUnavailable
+from core.breaker import CircuitOpen, cache_breaker
+from core.cache import CACHE_ERRORS
+from core.errors import ServiceUnavailable, json_error
 
 logger = logging.getLogger(__name__)
 
-# Errors of a cache that cannot be reached (redis-py's own, or a socket error).
-CACHE_ERRORS = (RedisError, OSError)
 # Counters outlive their window a little, so that a clock skew between machines
 # never makes a late INCR recreate an expired counter.
 WINDOW_GRACE_SECONDS = 5
-# A cache outage logs at most one line per this many seconds and process.
-OUTAGE_LOG_INTERVAL = 10.0
-_last_outage_log = 0.0
 
 
 class RateLimitUnavailable(ServiceUnavailable):
@@ -56,73 +53,26 @@ class RateLimitUnavailable(ServiceUnavailable):
     default_code = "rate_limit_unavailable"
 
 
-def _log_outage(scope: str, exc: BaseException, *, fail_closed: bool) -> None:
-    """Log that the counters are unreachable, at most once per interval."""
-    global _last_outage_log  # noqa: PLW0603 - one timestamp per process
-    now = time.monotonic()
-    if now - _last_outage_log < OUTAGE_LOG_INTERVAL:
-        return
-    _last_outage_log = now
-    logger.error(
-        "rate-limit store unreachable (%s): %s scope %s",
-        type(exc).__name__,
-        "refusing requests with 503 in"
-        if fail_closed
-        else "letting requests through in",
-        scope,
-    )
-
-
-def hit(key: str, *, timeout: int) -> int:
-    """Count one hit on a counter that expires after timeout; return the new count."""
-    backend = caches[DEFAULT_CACHE_ALIAS]
-    if isinstance(backend, RedisCache):
-        # Through the breaker: a hung Redis then fails fast (core/breaker.py).
-        return cache_breaker.call(
-            lambda: _hit_redis(backend, key, timeout=timeout), CACHE_ERRORS
-        )
-    # Other backends (local memory in development and tests): add, then increment.
-    backend.add(key, 0, timeout=timeout)
-    try:
-        return backend.incr(key)
-    except ValueError:  # evicted between the two calls
-        backend.add(key, 1, timeout=timeout)
-        return 1
-
-
-# One redis-py client per connection pool: Django's get_client() builds a new one,
-# with its table of some 170 response callbacks, on every call (half the Python
-# work of a hit). A client is only a handle on its pool, safe to share.
-_redis_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def _redis_client(backend: RedisCache) -> Any:
-    """Return the redis-py client of the cache's write pool, made once per pool."""
-    # Django's private client API (not in the stubs), to reach its pool.
-    cache_client: Any = backend._cache
-    pool = cache_client._get_connection_pool(True)
-    client = _redis_clients.get(pool)
-    if client is None:
-        client = _redis_clients[pool] = cache_client._client(connection_pool=pool)
-    return client
-
-
-def _hit_redis(backend: RedisCache, key: str, *, timeout: int) -> int:
+def _count_in_redis(client: Redis, key: str, timeout: int) -> int:
     """SET NX EX and INCR in one MULTI/EXEC round trip: atomic, always expiring."""
-    redis_key = backend.make_and_validate_key(key)
-    # Django's RedisCache.incr checks EXISTS first (a second round trip, and a race
-    # that could leave a counter without expiry); its pool is reused.
-    client = _redis_client(backend)
+    # Django's RedisCache.incr checks EXISTS first: a second round trip, and a race
+    # that could leave a counter without expiry.
     with client.pipeline(transaction=True) as pipe:
-        pipe.set(redis_key, 0, ex=timeout, nx=True)
-        pipe.incr(redis_key)
+        pipe.set(key, 0, ex=timeout, nx=True)
+        pipe.incr(key)
         _, count = pipe.execute()
     return int(count)
 
 
-class RateThrottle(throttling.SimpleRateThrottle):
-    """A rate limit counted atomically in the shared cache, per fixed window."""
+class WindowThrottle(throttling.SimpleRateThrottle):
+    """A DRF rate throttle counted atomically in the shared cache, per fixed window.
 
+    A mixin for DRF's throttle classes, named after them (`AnonWindowThrottle` is
+    DRF's AnonRateThrottle on this counter): they give the scope and the key
+    (get_cache_key), this class counts.
+    """
+
+    cache_format = "throttle:%(scope)s:%(ident)s"
     fail_closed = False  # True: refuse with 503 when the cache is down
     num_requests: int
     duration: int
@@ -146,6 +96,7 @@ class RateThrottle(throttling.SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         """Read the rate of the scope now, so that changed settings apply."""
+        # DRF binds THROTTLE_RATES when its module loads; the test settings change.
         # DRF's stubs type the setting's rates as numbers; they are "5/min" strings.
         self.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
         return super().get_rate()
@@ -154,35 +105,68 @@ class RateThrottle(throttling.SimpleRateThrottle):
         """Count this request in its window; refuse it over the rate."""
         if not settings.RATE_LIMITS_ENABLED or self.rate is None:
             return True
-        key = self.get_cache_key(request, view)
-        if key is None:
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
             return True
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_end = (window + 1) * self.duration
         try:
-            count = hit(f"{key}:{window}", timeout=self.duration + WINDOW_GRACE_SECONDS)
+            count = cache_breaker.call(
+                lambda: self.count(f"{self.key}:{window}"), CACHE_ERRORS
+            )
         except CACHE_ERRORS as exc:
-            _log_outage(str(self.scope), exc, fail_closed=self.fail_closed)
-            if self.fail_closed:
-                raise RateLimitUnavailable() from None
-            return True
-        return count <= self.num_requests
+            return self.cache_unavailable(exc)
+        if count > self.num_requests:
+            return self.throttle_failure()
+        return self.throttle_success()
+
+    def count(self, key: str) -> int:
+        """Count one hit on the window's counter; return the window's count so far."""
+        timeout = self.duration + WINDOW_GRACE_SECONDS
+        redis_client = getattr(self.cache, "redis_client", None)
+        if redis_client is not None:  # core.cache.SharedClientRedisCache
+            redis_key = self.cache.make_and_validate_key(key)
+            return _count_in_redis(redis_client(), redis_key, timeout)
+        # Other backends (local memory in development and tests): add, then increment.
+        self.cache.add(key, 0, timeout=timeout)
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # evicted between the two calls
+            self.cache.add(key, 1, timeout=timeout)
+            return 1
+
+    def cache_unavailable(self, exc: BaseException) -> bool:
+        """Let the request through, or refuse it with 503 when `fail_closed`."""
+        if not isinstance(exc, CircuitOpen):  # the breaker logged its opening
+            logger.error(
+                "rate-limit store unreachable (%s): %s scope %s",
+                type(exc).__name__,
+                "refusing requests with 503 in"
+                if self.fail_closed
+                else "letting requests through in",
+                self.scope,
+            )
+        if self.fail_closed:
+            raise RateLimitUnavailable() from None
+        return True
+
+    def throttle_success(self) -> bool:
+        """Let the request through: the hit is counted already (DRF's stores it)."""
+        return True
 
     def wait(self) -> float:
         """Return the seconds until the current window ends (at least one)."""
         return max(self.window_end - self.now, 1.0)
 
 
-class AnonRateThrottle(RateThrottle):
+class AnonWindowThrottle(throttling.AnonRateThrottle, WindowThrottle):
     """Anonymous requests, per client address (`anon` rate).
 
     DRF runs throttles after authentication and permissions, so a request refused
     with 401 never reaches them: the exception handler counts it here instead
     (`unauthenticated_wait`). A request is counted once, whichever comes first.
     """
-
-    scope = "anon"
 
     def allow_request(self, request: Any, view: Any) -> bool:
         """Count the request unless it was counted already; refuse it over the rate."""
@@ -191,12 +175,6 @@ class AnonRateThrottle(RateThrottle):
         request._counted_as_anonymous = True
         return super().allow_request(request, view)
 
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
-        """Key on the client address; authenticated requests are not counted here."""
-        if request.user and request.user.is_authenticated:
-            return None
-        return f"throttle:{self.scope}:{self.get_ident(request)}"
-
 
 def unauthenticated_wait(request: Any, view: Any) -> float | None:
     """Count a request refused for want of authentication as anonymous.
@@ -204,25 +182,23 @@ def unauthenticated_wait(request: Any, view: Any) -> float | None:
     Returns the seconds to wait when the anonymous limit is exceeded, else None.
     Without this, missing, bad and forged bearer tokens could be tried unlimited.
     """
-    throttle = AnonRateThrottle()
+    throttle = AnonWindowThrottle()
     if throttle.allow_request(request, view):
         return None
     return throttle.wait()
 
 
-class UserRateThrottle(RateThrottle):
+class UserWindowThrottle(throttling.UserRateThrottle, WindowThrottle):
     """Authenticated requests, per user (`user` rate)."""
 
-    scope = "user"
-
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        """Key on the user id; anonymous requests are counted by AnonRateThrottle."""
+        """Key on the user id; anonymous requests are counted by AnonWindowThrottle."""
         if not (request.user and request.user.is_authenticated):
             return None
-        return f"throttle:{self.scope}:{request.user.pk}"
+        return super().get_cache_key(request, view)
 
 
-class ScopedRateThrottle(RateThrottle):
+class ScopedWindowThrottle(throttling.ScopedRateThrottle, WindowThrottle):
     """Requests to views that name a `throttle_scope`, per client address.
 
     These guard sensitive endpoints (login, password recovery), so they refuse
@@ -231,25 +207,15 @@ class ScopedRateThrottle(RateThrottle):
 
     fail_closed = True
 
-    def __init__(self) -> None:
-        """Defer the rate until the view names its scope."""
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        """Take the scope from the view, then count the request."""
-        self.scope = getattr(view, "throttle_scope", None)
-        if not self.scope:
-            return True
-        self.rate = self.get_rate()
-        # A scope always has a rate (get_rate raises otherwise), so neither is None.
-        self.num_requests, self.duration = self.parse_rate(self.rate)  # type: ignore[assignment]
-        return super().allow_request(request, view)
-
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        """Key on the scope and the client address."""
-        return f"throttle:{self.scope}:{self.get_ident(request)}"
+        """Key on the scope and the client address, whoever is logged in."""
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": self.get_ident(request),
+        }
 
 
-class BodyFieldRateThrottle(RateThrottle):
+class BodyFieldWindowThrottle(WindowThrottle):
     """Requests per value of a body field (an email), whoever sends them.
 
     The value is lower-cased and hashed: keys stay short and hold no personal data.
@@ -258,7 +224,6 @@ class BodyFieldRateThrottle(RateThrottle):
 
     fail_closed = True
     fields: tuple[str, ...] = ()
-    key_scope: str | None = None  # counts apart from other users of the same rate
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         """Key on the first of `fields` that the body holds as a non-empty string."""
@@ -270,19 +235,43 @@ class BodyFieldRateThrottle(RateThrottle):
             value = data.get(field)
             if isinstance(value, str) and value.strip():
                 digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()
-                return f"throttle:{self.key_scope or self.scope}:{digest[:32]}"
+                return self.cache_format % {"scope": self.scope, "ident": digest[:32]}
         return None
 
 
-class LoginUsernameRateThrottle(BodyFieldRateThrottle):
+class LoginUsernameThrottle(BodyFieldWindowThrottle):
     """Login attempts per username (the email), from any address."""
 
     scope = "login_username"
     fields = ("username", "email")
 
 
-class PasswordRecoveryEmailRateThrottle(BodyFieldRateThrottle):
+class PasswordRecoveryEmailThrottle(BodyFieldWindowThrottle):
     """Password-recovery requests per email, from any address."""
 
     scope = "password_recovery_email"
     fields = ("email",)
+
+
+def throttle_refusal(
+    request: HttpRequest, view: Any, throttles: Iterable[WindowThrottle]
+) -> JsonResponse | None:
+    """Run throttles on a request outside DRF's views (the admin's login page).
+
+    Returns the answer the API would give (429 with Retry-After over a limit, 503
+    when a fail-closed limit's store is down), or None when every throttle allows it.
+    """
+    for throttle in throttles:
+        refusal: exceptions.APIException
+        try:
+            if throttle.allow_request(request, view):
+                continue
+            refusal = exceptions.Throttled(wait=throttle.wait())
+        except RateLimitUnavailable as unavailable:
+            refusal = unavailable
+        return json_error(
+            str(refusal.detail),
+            status=refusal.status_code,
+            retry_after=getattr(refusal, "wait", None),
+        )
+    return None

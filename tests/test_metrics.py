@@ -112,7 +112,7 @@ def redis_cache() -> dict:
         pytest.skip(f"Redis at {url} is unreachable")
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.SharedClientRedisCache",
             "LOCATION": url,
             "KEY_PREFIX": "test-metrics",
         }

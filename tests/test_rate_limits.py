@@ -18,7 +18,7 @@ from http import HTTPStatus
 import pytest
 from rest_framework.test import APIClient
 
-from core.throttling import RateThrottle
+from core.throttling import WindowThrottle
 from tests.conftest import BASE_DIR, bearer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -48,7 +48,7 @@ def clock(request, settings, monkeypatch) -> Clock:
     if request.param == "redis":
         settings.CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "core.cache.SharedClientRedisCache",
                 "LOCATION": request.getfixturevalue("redis_url"),
                 "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # nothing shared, no flush
             }
@@ -62,7 +62,7 @@ def clock(request, settings, monkeypatch) -> Clock:
         }
     settings.RATE_LIMITS_ENABLED = True
     frozen = Clock()
-    monkeypatch.setattr(RateThrottle, "timer", staticmethod(frozen))
+    monkeypatch.setattr(WindowThrottle, "timer", staticmethod(frozen))
     return frozen
 
 

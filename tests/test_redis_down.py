@@ -12,7 +12,6 @@ from http import HTTPStatus
 import pytest
 from rest_framework.test import APIClient
 
-from core import throttling
 from tests.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from users.services import token_pair_issue
@@ -23,17 +22,16 @@ RECOVERY = "/api/v1/auth/password-recovery"
 
 
 @pytest.fixture
-def redis_down(settings, monkeypatch):
+def redis_down(settings):
     """Rate limits on, with their counters in a Redis that cannot be reached."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.SharedClientRedisCache",
             "LOCATION": DEAD_REDIS,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
     settings.RATE_LIMITS_ENABLED = True
-    monkeypatch.setattr(throttling, "_last_outage_log", float("-inf"))
 
 
 def assert_503_json(response) -> None:

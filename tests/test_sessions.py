@@ -75,7 +75,7 @@ def shared_cache(request, settings) -> str:
     if request.param == "redis":
         settings.CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "core.cache.SharedClientRedisCache",
                 "LOCATION": request.getfixturevalue("redis_url"),
                 "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # nothing shared, no flush
             }
@@ -366,7 +366,7 @@ def test_with_redis_down_access_tokens_work_and_logout_still_revokes_the_refresh
     monkeypatch.setattr(tokens, "_last_outage_log", float("-inf"))
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.SharedClientRedisCache",
             "LOCATION": DEAD_REDIS,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }

@@ -19,11 +19,10 @@ from django.urls import reverse_lazy
 from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from core.errors import json_error
 from core.throttling import (
-    LoginUsernameRateThrottle,
-    RateLimitUnavailable,
-    RateThrottle,
+    LoginUsernameThrottle,
+    ScopedWindowThrottle,
+    throttle_refusal,
 )
 from users.exceptions import OwnAccountLockout
 from users.models import User
@@ -222,44 +221,27 @@ class UserAdmin(BaseUserAdmin):
         return super().has_delete_permission(request, obj)
 
 
-class AdminLoginAddressThrottle(RateThrottle):
-    """Admin sign-in attempts per client address, at the API login's rate."""
+class AdminLoginPage:
+    """The admin's login page, as the throttles see a view: its own scope."""
 
-    scope = "login"
-    fail_closed = True  # refuse, rather than let passwords be guessed unlimited
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        """Key the count on the client address, apart from the API login's."""
-        return f"throttle:admin_login:{self.get_ident(request)}"
+    # The API login's rates (config/settings.py), counted apart from its requests.
+    throttle_scope = "admin_login"
 
 
-class AdminLoginUsernameThrottle(LoginUsernameRateThrottle):
+class AdminLoginUsernameThrottle(LoginUsernameThrottle):
     """Admin sign-in attempts per username, whatever the address."""
 
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
-        """Key the count on a digest of the username, apart from the API login's."""
-        key = super().get_cache_key(request, view)
-        return key and key.replace(
-            f"throttle:{self.scope}:", "throttle:admin_login_username:"
-        )
+    scope = "admin_login_username"
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:
     """Serve the admin's login page; sign-in attempts are rate limited."""
     if request.method == "POST":
-        for throttle in (AdminLoginAddressThrottle(), AdminLoginUsernameThrottle()):
-            try:
-                allowed = throttle.allow_request(request, None)
-            except RateLimitUnavailable as refusal:  # the shared cache is down
-                return json_error(
-                    str(refusal.detail),
-                    status=refusal.status_code,
-                    retry_after=refusal.wait,
-                )
-            if not allowed:
-                return json_error(
-                    "Too many login attempts; try again later.",
-                    status=429,
-                    retry_after=throttle.wait(),
-                )
+        refusal = throttle_refusal(
+            request,
+            AdminLoginPage(),
+            [ScopedWindowThrottle(), AdminLoginUsernameThrottle()],
+        )
+        if refusal is not None:
+            return refusal
     return admin.site.login(request)

@@ -26,7 +26,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from core.breaker import cache_breaker
-from core.throttling import CACHE_ERRORS
+from core.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 

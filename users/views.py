@@ -19,9 +19,9 @@ from rest_framework.views import APIView
 
 from core.json import JSONRequestMixin, ORJSONParser
 from core.throttling import (
-    LoginUsernameRateThrottle,
-    PasswordRecoveryEmailRateThrottle,
-    ScopedRateThrottle,
+    LoginUsernameThrottle,
+    PasswordRecoveryEmailThrottle,
+    ScopedWindowThrottle,
 )
 from core.viewsets import GenericViewSet
 from users import services, tasks
@@ -170,7 +170,7 @@ class LoginView(TokenEndpoint):
     """
 
     parser_classes = [FormParser, ORJSONParser]
-    throttle_classes = [ScopedRateThrottle, LoginUsernameRateThrottle]
+    throttle_classes = [ScopedWindowThrottle, LoginUsernameThrottle]
     throttle_scope = "login"
 
     @extend_schema(
@@ -282,7 +282,7 @@ class PasswordRecoveryView(JSONRequestMixin, APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-    throttle_classes = [ScopedRateThrottle, PasswordRecoveryEmailRateThrottle]
+    throttle_classes = [ScopedWindowThrottle, PasswordRecoveryEmailThrottle]
     throttle_scope = "password_recovery"
 
     @extend_schema(
