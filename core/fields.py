@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db.models import Model
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.fields import ISO_8601, SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
@@ -113,20 +111,6 @@ def iso_datetime(value: datetime | None) -> str | None:
         return None
     text = timezone.localtime(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def save_changed(instance: Model, fields: list[str]) -> None:
-    """Write only these columns, in one UPDATE; a row deleted meanwhile is a 404.
-
-    save() would INSERT the row again when its UPDATE matched nothing, and would
-    write every column, overwriting concurrent changes to the others.
-    """
-    values = {
-        name: instance._meta.get_field(name).pre_save(instance, False)  # auto_now
-        for name in fields
-    }
-    if not type(instance)._base_manager.filter(pk=instance.pk).update(**values):
-        raise NotFound()
 
 
 # Fields whose to_representation returns a database value of their type unchanged.

@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 
-from core.fields import TEXT_CONTROLS, FastRowMixin, StrictCharField, save_changed
+from core.fields import TEXT_CONTROLS, FastRowMixin, StrictCharField
 from items.models import Item
 
 
@@ -26,12 +28,21 @@ class ItemSerializer(FastRowMixin, serializers.ModelSerializer[Item]):
         read_only_fields = ["id", "owner_id", "created_at", "updated_at"]
 
     def update(self, instance: Item, validated_data: dict[str, Any]) -> Item:
-        """Save only the fields the request changed, so the owner is never written."""
+        """Save only the fields the request changed, so the owner is never written.
+
+        save(update_fields=...) never INSERTs: a row deleted meanwhile is a 404.
+        """
         if not validated_data:  # PATCH {}: nothing to write, updated_at included
             return instance
         for field, value in validated_data.items():
             setattr(instance, field, value)
-        save_changed(instance, [*validated_data, "updated_at"])
+        try:
+            with transaction.atomic():  # a savepoint, should a caller's block be open
+                instance.save(update_fields=[*validated_data, "updated_at"])
+        except DatabaseError:  # the UPDATE matched no row: deleted meanwhile?
+            if Item.objects.filter(pk=instance.pk).exists():
+                raise
+            raise NotFound() from None
         return instance
 
 
