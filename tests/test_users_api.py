@@ -438,11 +438,7 @@ def test_user_cannot_set_privileged_or_server_fields(user_client, user, body):
 
     response = user_client.patch(f"/api/v1/users/{user.pk}", body, format="json")
 
-    assert response.status_code in (
-        HTTPStatus.OK,
-        HTTPStatus.BAD_REQUEST,
-        HTTPStatus.FORBIDDEN,
-    )
+    assert response.status_code == HTTPStatus.OK  # the fields are not writable: ignored
     after = User.objects.get(pk=user.pk)
     assert after.is_superuser is False
     assert after.is_active is True
