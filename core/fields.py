@@ -1,4 +1,4 @@
-"""Serializer fields that refuse wrong types, and a fast, exact output path."""
+"""Serializer fields that refuse wrong types, a fast, exact output path, a save."""
 
 import re
 from collections.abc import Callable
@@ -6,8 +6,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Model
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.fields import ISO_8601, SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
@@ -111,6 +114,23 @@ def iso_datetime(value: datetime | None) -> str | None:
         return None
     text = timezone.localtime(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def save_update_fields(instance: Model, fields: list[str]) -> None:
+    """save(update_fields=fields), where a row deleted meanwhile is a 404.
+
+    Django's save never INSERTs then: an UPDATE that matches no row raises a bare
+    DatabaseError (Django 6 names it Model.NotUpdated). What the driver raises (an
+    outage, a constraint) always comes as one of DatabaseError's subclasses, and
+    no second query is needed (none could run inside a transaction marked for
+    rollback).
+    """
+    try:
+        instance.save(update_fields=fields)
+    except DatabaseError as exc:
+        if type(exc) is not DatabaseError:
+            raise
+        raise NotFound() from exc
 
 
 # Fields whose to_representation returns a database value of their type unchanged.

@@ -2,11 +2,14 @@
 
 from typing import Any
 
-from django.db import DatabaseError, transaction
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 
-from core.fields import TEXT_CONTROLS, FastRowMixin, StrictCharField
+from core.fields import (
+    TEXT_CONTROLS,
+    FastRowMixin,
+    StrictCharField,
+    save_update_fields,
+)
 from items.models import Item
 
 
@@ -30,19 +33,13 @@ class ItemSerializer(FastRowMixin, serializers.ModelSerializer[Item]):
     def update(self, instance: Item, validated_data: dict[str, Any]) -> Item:
         """Save only the fields the request changed, so the owner is never written.
 
-        save(update_fields=...) never INSERTs: a row deleted meanwhile is a 404.
+        A row deleted meanwhile is a 404, not a new row.
         """
         if not validated_data:  # PATCH {}: nothing to write, updated_at included
             return instance
         for field, value in validated_data.items():
             setattr(instance, field, value)
-        try:
-            with transaction.atomic():  # a savepoint, should a caller's block be open
-                instance.save(update_fields=[*validated_data, "updated_at"])
-        except DatabaseError:  # the UPDATE matched no row: deleted meanwhile?
-            if Item.objects.filter(pk=instance.pk).exists():
-                raise
-            raise NotFound() from None
+        save_update_fields(instance, [*validated_data, "updated_at"])
         return instance
 
 

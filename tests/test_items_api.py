@@ -454,6 +454,9 @@ def test_fast_timestamps_match_drf_for_any_moment(moment):
     assert iso_datetime(moment) == serializers.DateTimeField().to_representation(moment)
 
 
+# Outside a test transaction, as a request runs: Django marks an open transaction
+# for rollback when an UPDATE with update_fields matches no row.
+@pytest.mark.django_db(transaction=True)
 def test_updating_an_item_deleted_meanwhile_is_404_not_a_resurrection(user):
     item = ItemFactory(owner=user)
     Item.objects.filter(pk=item.pk).delete()  # by a concurrent request

@@ -12,13 +12,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from jwt import decode as jwt_decode
 from jwt.exceptions import InvalidTokenError
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
@@ -26,7 +26,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
-from core.fields import id_from_text
+from core.fields import id_from_text, save_update_fields
 from users.authentication import TOKEN_PARSE_ERRORS, token_user_id
 from users.exceptions import (
     EmailAlreadyRegistered,
@@ -96,13 +96,9 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     changed = [*data, *(["password"] if password is not None else []), "updated_at"]
     try:
         with transaction.atomic():
-            user.save(update_fields=changed)
+            save_update_fields(user, changed)
     except IntegrityError:
         raise EmailAlreadyRegistered() from None
-    except DatabaseError:  # the UPDATE matched no row: deleted meanwhile?
-        if User.objects.filter(pk=user.pk).exists():
-            raise
-        raise NotFound() from None
     if password is not None or data.get("is_active") is False:
         user_revoke_tokens(user=user)
     return user
