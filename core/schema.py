@@ -121,7 +121,11 @@ def _refused_characters(field: fields.CharField) -> tuple[str, str]:
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's AutoSchema, plus every error response the operation gives."""
+    """drf-spectacular's AutoSchema, plus every error response the operation gives.
+
+    The one place for error responses: a view's @extend_schema names only an error
+    that its own code raises and that cannot be read from its attributes here.
+    """
 
     def _map_serializer_field(
         self, field: Any, direction: Direction, bypass_extensions: bool = False
@@ -165,16 +169,20 @@ class AutoSchema(SpectacularAutoSchema):
         errors = {}
         if has_body or any(p["in"] == "query" for p in self._get_parameters()):
             errors["400"] = f"Malformed or invalid {'body' if has_body else 'query'}."
-        if view.get_authenticators():
-            perms = view.get_permissions()
-            if any(isinstance(p, permissions.AllowAny) for p in perms):
-                errors["401"] = (
-                    "A malformed, expired or revoked token (it is optional)."
-                )
-            else:
-                errors["401"] = "Missing, malformed, expired or revoked access token."
-            if not all(isinstance(p, LOGIN_ONLY_PERMISSIONS) for p in perms):
-                errors["403"] = "The caller may not do this."
+        perms = view.get_permissions()
+        if not view.get_authenticators():
+            # A view that checks credentials itself: a 401 where it names a scheme
+            # (DRF turns a 401 without a WWW-Authenticate challenge into a 403).
+            if view.get_authenticate_header(view.request):
+                errors["401"] = "The credentials or the token in the body are refused."
+        elif any(isinstance(p, permissions.AllowAny) for p in perms):
+            errors["401"] = "A malformed, expired or revoked token (it is optional)."
+        else:
+            errors["401"] = "Missing, malformed, expired or revoked access token."
+        if view.get_authenticators() and not all(
+            isinstance(p, LOGIN_ONLY_PERMISSIONS) for p in perms
+        ):
+            errors["403"] = "The caller may not do this."
         if "{" in self.path:
             errors["404"] = "No such resource visible to the caller."
         if has_body:

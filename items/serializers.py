@@ -4,11 +4,16 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.fields import TEXT_CONTROLS, StrictCharField, iso_datetime, save_changed
+from core.fields import (
+    TEXT_CONTROLS,
+    FastRowMixin,
+    StrictCharField,
+    save_update_fields,
+)
 from items.models import Item
 
 
-class ItemSerializer(serializers.ModelSerializer[Item]):
+class ItemSerializer(FastRowMixin, serializers.ModelSerializer[Item]):
     """An item; the owner is always the caller, whatever the body says."""
 
     title = StrictCharField(min_length=1, max_length=255)
@@ -26,28 +31,16 @@ class ItemSerializer(serializers.ModelSerializer[Item]):
         read_only_fields = ["id", "owner_id", "created_at", "updated_at"]
 
     def update(self, instance: Item, validated_data: dict[str, Any]) -> Item:
-        """Save only the fields the request changed, so the owner is never written."""
+        """Save only the fields the request changed, so the owner is never written.
+
+        A row deleted meanwhile is a 404, not a new row.
+        """
         if not validated_data:  # PATCH {}: nothing to write, updated_at included
             return instance
         for field, value in validated_data.items():
             setattr(instance, field, value)
-        save_changed(instance, [*validated_data, "updated_at"])
+        save_update_fields(instance, [*validated_data, "updated_at"])
         return instance
-
-    def to_representation(self, instance: Item) -> dict[str, Any]:
-        """Build the row directly: the declared fields' output, at a third the cost.
-
-        Lists of up to 100 rows are the hot path; tests pin this output to what the
-        field-by-field serializer gives.
-        """
-        return {
-            "id": instance.id,
-            "title": instance.title,
-            "description": instance.description,
-            "owner_id": instance.owner_id,
-            "created_at": iso_datetime(instance.created_at),
-            "updated_at": iso_datetime(instance.updated_at),
-        }
 
 
 class ItemFilterSerializer(serializers.Serializer[dict[str, Any]]):

@@ -284,23 +284,23 @@ def test_user_changelist_runs_as_many_queries_for_40_rows_as_for_2(admin_client)
 
 
 def test_absurd_parameters_and_ids_are_not_server_errors(admin_client):
-    urls = [
-        "/admin/users/user/abc/change/",
-        "/admin/items/item/" + "9" * 30 + "/change/",
-        "/admin/items/item/-1/delete/",
-        "/admin/items/item/?q=" + "x" * 5000,
-        "/admin/items/item/?q=%00",
-        "/admin/items/item/?created_at__year=notayear",
-        "/admin/items/item/?o=99",
-        "/admin/items/item/?p=-1",
-        "/admin/users/user/?is_active__exact=maybe",
-        "/admin/users/user/?created_at__gte=yesterday",
-    ]
+    # Django's admin redirects a missing object or a bad filter to the list.
+    expected = {
+        "/admin/users/user/abc/change/": HTTPStatus.FOUND,
+        "/admin/items/item/" + "9" * 30 + "/change/": HTTPStatus.FOUND,
+        "/admin/items/item/-1/delete/": HTTPStatus.FOUND,
+        "/admin/items/item/?q=" + "x" * 5000: HTTPStatus.OK,
+        "/admin/items/item/?q=%00": HTTPStatus.OK,
+        "/admin/items/item/?created_at__year=notayear": HTTPStatus.FOUND,
+        "/admin/items/item/?o=99": HTTPStatus.OK,
+        "/admin/items/item/?p=-1": HTTPStatus.OK,
+        "/admin/users/user/?is_active__exact=maybe": HTTPStatus.FOUND,
+        "/admin/users/user/?created_at__gte=yesterday": HTTPStatus.FOUND,
+    }
 
-    for url in urls:
-        response = admin_client.get(url)
+    statuses = {url: admin_client.get(url).status_code for url in expected}
 
-        assert response.status_code < 500, url
+    assert statuses == expected
 
 
 # --- Users: add and change ----------------------------------------------------------
@@ -689,7 +689,8 @@ def test_admin_with_the_database_down_answers_json_without_details(
         urllib.request.urlopen(request)
 
     body = error.value.read().decode()
-    assert error.value.code in (HTTPStatus.INTERNAL_SERVER_ERROR, 503)
+    # Outside /api/ and /health Django's handler answers (JSON, not its HTML page).
+    assert error.value.code == HTTPStatus.INTERNAL_SERVER_ERROR
     assert error.value.headers["Content-Type"].startswith("application/json")
     assert '"detail"' in body
     for leak in ("Traceback", "OperationalError", "127.0.0.1:1", "postgres"):

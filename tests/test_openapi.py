@@ -179,6 +179,19 @@ def test_error_responses_follow_what_each_operation_does(schema):
     assert "400" not in ops[("get", "/api/v1/items/{id}")]["responses"]
 
 
+def test_errors_of_views_that_check_credentials_themselves_are_documented(schema):
+    ops = operations(schema)
+
+    codes = {key: set(ops[key]["responses"]) for key in ops}
+
+    assert "401" in codes[("post", "/api/v1/auth/login")]  # wrong password
+    assert "401" in codes[("post", "/api/v1/auth/refresh")]  # a revoked token
+    assert "401" not in codes[("post", "/api/v1/auth/password-recovery")]
+    assert "401" not in codes[("post", "/api/v1/auth/reset-password")]
+    assert "403" in codes[("post", "/api/v1/auth/logout")]  # another user's token
+    assert "429" in codes[("post", "/api/v1/auth/password-recovery")]
+
+
 def test_error_body_components_are_detail_objects(schema):
     components = schema["components"]["schemas"]
 

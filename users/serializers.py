@@ -4,12 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.fields import (
-    C0_CONTROLS,
-    StrictCharField,
-    StrictEmailField,
-    iso_datetime,
-)
+from core.fields import C0_CONTROLS, FastRowMixin, StrictCharField, StrictEmailField
 from users.models import User
 
 PASSWORD_FIELD: dict[str, Any] = {
@@ -36,25 +31,13 @@ USER_FIELDS = [
 ]
 
 
-class UserSerializer(serializers.ModelSerializer[User]):
+class UserSerializer(FastRowMixin, serializers.ModelSerializer[User]):
     """A user as every response shows it; the password never appears."""
 
     class Meta:
         model = User
         fields = USER_FIELDS
         read_only_fields = USER_FIELDS
-
-    def to_representation(self, instance: User) -> dict[str, Any]:
-        """Build the row directly: the declared fields' output, at a third the cost."""
-        return {
-            "id": instance.id,
-            "email": instance.email,
-            "full_name": instance.full_name,
-            "is_active": instance.is_active,
-            "is_superuser": instance.is_superuser,
-            "created_at": iso_datetime(instance.created_at),
-            "updated_at": iso_datetime(instance.updated_at),
-        }
 
 
 class UserCreateSerializer(serializers.ModelSerializer[User]):

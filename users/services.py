@@ -27,7 +27,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
-from core.fields import id_from_text, save_changed
+from core.fields import id_from_text, save_update_fields
 from users.authentication import TOKEN_PARSE_ERRORS, token_user_id
 from users.exceptions import (
     EmailAlreadyRegistered,
@@ -110,7 +110,7 @@ def user_update(*, user: User, data: dict[str, Any], by: User) -> User:
             # admin deactivating the account, say) is not overwritten with stale values.
             try:
                 with transaction.atomic():
-                    save_changed(user, [*data, "updated_at"])
+                    save_update_fields(user, [*data, "updated_at"])
             except IntegrityError:
                 raise EmailAlreadyRegistered() from None
         if password is not None:
@@ -136,7 +136,7 @@ def user_set_active(*, user: User, active: bool, by: User) -> None:
     with transaction.atomic():
         if user.is_active != active:
             user.is_active = active
-            save_changed(user, ["is_active", "updated_at"])
+            save_update_fields(user, ["is_active", "updated_at"])
         if not active:
             user_revoke_tokens(user=user)
 
@@ -150,7 +150,7 @@ def user_set_superuser(*, user: User, superuser: bool, by: User) -> None:
         )
     if user.is_superuser != superuser:
         user.is_superuser = superuser
-        save_changed(user, ["is_superuser", "updated_at"])
+        save_update_fields(user, ["is_superuser", "updated_at"])
 
 
 def user_password_set(*, user: User, password: str | None) -> None:
@@ -161,7 +161,7 @@ def user_password_set(*, user: User, password: str | None) -> None:
     """
     user.set_password(password)
     with transaction.atomic():
-        save_changed(user, ["password", "updated_at"])
+        save_update_fields(user, ["password", "updated_at"])
         user_revoke_tokens(user=user)
 
 

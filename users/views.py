@@ -186,12 +186,7 @@ class LoginView(TokenEndpoint):
             "application/x-www-form-urlencoded": LoginFormSerializer,
             "application/json": LoginSerializer,
         },
-        responses={
-            200: TokenSerializer,
-            400: OpenApiResponse(description="Inactive user, or a malformed body"),
-            401: OpenApiResponse(description="Incorrect email or password"),
-            429: OpenApiResponse(description="Too many tries for this address or user"),
-        },
+        responses={200: TokenSerializer},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -208,13 +203,7 @@ class RefreshView(TokenEndpoint):
     @extend_schema(
         summary="Refresh the tokens",
         request=RefreshTokenSerializer,
-        responses={
-            200: TokenSerializer,
-            400: OpenApiResponse(description="A malformed body"),
-            401: OpenApiResponse(
-                description="Invalid, expired, revoked or non-refresh token"
-            ),
-        },
+        responses={200: TokenSerializer},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -234,11 +223,8 @@ class LogoutView(JSONRequestMixin, APIView):
         request=RefreshTokenSerializer,
         responses={
             204: None,
-            400: OpenApiResponse(
-                description="Invalid or expired refresh token, or a malformed body"
-            ),
-            401: OpenApiResponse(description="Missing or invalid bearer token"),
-            403: OpenApiResponse(description="The refresh token is another user's"),
+            # Raised by the service: IsAuthenticated alone implies no 403.
+            403: OpenApiResponse(description="The refresh token is another user's."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -263,10 +249,7 @@ class PasswordChangeView(JSONRequestMixin, APIView):
     @extend_schema(
         summary="Change my password",
         request=PasswordChangeSerializer,
-        responses={
-            204: None,
-            400: OpenApiResponse(description="Wrong current password, or a weak one"),
-        },
+        responses={204: None},
     )
     def post(self, request: Request) -> Response:
         """Check the current password, set the new one, revoke the refresh tokens."""
@@ -288,11 +271,7 @@ class PasswordRecoveryView(JSONRequestMixin, APIView):
     @extend_schema(
         summary="Ask for a password reset email",
         request=PasswordRecoverySerializer,
-        responses={
-            202: DetailSerializer,
-            400: OpenApiResponse(description="Not an email address"),
-            429: OpenApiResponse(description="Too many requests, see Retry-After"),
-        },
+        responses={202: DetailSerializer},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -317,12 +296,7 @@ class PasswordResetView(JSONRequestMixin, APIView):
     @extend_schema(
         summary="Reset a password",
         request=PasswordResetSerializer,
-        responses={
-            200: DetailSerializer,
-            400: OpenApiResponse(
-                description="Invalid, used or expired token, or a weak password"
-            ),
-        },
+        responses={200: DetailSerializer},
         auth=[],
     )
     def post(self, request: Request) -> Response:
