@@ -14,11 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from core.logging import configure_structlog, logging_config
+from core.logging import structlog_formatter
 from tests.factories import SuperuserFactory, UserFactory
 from users.models import User
 from users.services import token_pair_issue
@@ -231,10 +230,8 @@ def capture_logs(
 ) -> Iterator[CapturedLogs]:
     """Capture every log line (stdlib and structlog), rendered by the service as fmt."""
     stream = io.StringIO()
-    config = dict(logging_config(level="DEBUG", fmt=fmt)["formatters"]["structlog"])
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(config.pop("()")(**config))
-    configure_structlog(level=logging.getLevelName(level), fmt=fmt, file=stream)
+    handler.setFormatter(structlog_formatter(fmt))
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
@@ -244,7 +241,6 @@ def capture_logs(
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
-        configure_structlog(level=settings.LOG_LEVEL, fmt=settings.LOG_FORMAT)
 
 
 @pytest.fixture
