@@ -13,7 +13,8 @@ from corsheaders.defaults import default_headers as corsheaders_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from config.guard import deployment_mode, production_problems, required
-from core.logging import configure_sentry, logging_config
+from core.logging import logging_config
+from core.sentry import configure_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ import structlog
 
 REDACTED = "[REDACTED]"
 
-# Substrings of the keys whose values never reach a log line (or Sentry).
+# Substrings of the keys whose values never reach a log line.
 _SENSITIVE_KEY_PARTS = (
     "password",
     "passwd",
@@ -197,92 +197,3 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
             **{name: {"filters": ["client_error"]} for name in CLIENT_ERROR_LOGGERS},
         },
     }
-
-
-# SENTRY
-# ------------------------------------------------------------------------------
-SENTRY_EXTRA_DENYLIST = [
-    "access_token",
-    "refresh_token",
-    "current_password",
-    "new_password",
-    "password1",
-    "password2",
-    "uid",
-    "jwt",
-    "x_request_id",
-]
-
-
-def configure_sentry(
-    *, dsn: str, environment: str, release: str, traces_sample_rate: float
-) -> None:
-    """Send errors to Sentry, without personal data and with token fields scrubbed."""
-    import sentry_sdk
-    from sentry_sdk.integrations.django import DjangoIntegration
-    from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
-
-    sentry_sdk.init(
-        dsn=dsn,
-        environment=environment,
-        release=release or None,
-        integrations=[DjangoIntegration()],
-        send_default_pii=False,
-        event_scrubber=EventScrubber(
-            denylist=[*DEFAULT_DENYLIST, *SENTRY_EXTRA_DENYLIST], recursive=True
-        ),
-        traces_sample_rate=traces_sample_rate,
-    )
-
-
-# CELERY
-# ------------------------------------------------------------------------------
-REQUEST_ID_HEADER = "request_id"
-
-
-def connect_celery_logging() -> None:
-    """Carry the request id into the jobs a request enqueues, and keep our LOGGING.
-
-    Call it once where the Celery app is created (config/celery.py): a task's log lines
-    then carry the request_id of the request that enqueued it, plus task_id and
-    task_name, whether the task runs in a worker or eagerly in the request.
-    """
-    from celery import signals
-
-    signals.before_task_publish.connect(_add_request_id_header, weak=False)
-    signals.task_prerun.connect(_bind_task_context, weak=False)
-    signals.task_postrun.connect(_unbind_task_context, weak=False)
-    # Without this, a worker replaces the root logger's handlers with its own format.
-    signals.setup_logging.connect(_keep_django_logging, weak=False)
-
-
-def _add_request_id_header(
-    headers: dict[str, Any] | None = None, **kwargs: Any
-) -> None:
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    if headers is not None and request_id:
-        headers[REQUEST_ID_HEADER] = request_id
-
-
-def _bind_task_context(task: Any = None, task_id: str = "", **kwargs: Any) -> None:
-    if task is None:
-        return
-    context: dict[str, Any] = {"task_id": task_id, "task_name": task.name}
-    request_id = getattr(task.request, REQUEST_ID_HEADER, None) or (
-        task.request.headers or {}
-    ).get(REQUEST_ID_HEADER)
-    if request_id:
-        context["request_id"] = request_id
-    # Tokens restore the previous context afterwards: an eager task runs inside the
-    # request that enqueued it, whose later lines must not carry the task's id.
-    task.request.log_context_tokens = structlog.contextvars.bind_contextvars(**context)
-
-
-def _unbind_task_context(task: Any = None, **kwargs: Any) -> None:
-    tokens = getattr(getattr(task, "request", None), "log_context_tokens", None)
-    if tokens:
-        structlog.contextvars.reset_contextvars(**tokens)
-
-
-def _keep_django_logging(**kwargs: Any) -> None:
-    """Leave logging as Django's LOGGING set it up (connected to setup_logging)."""

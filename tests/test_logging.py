@@ -7,12 +7,9 @@ from urllib.parse import urlencode
 import pytest
 import structlog
 
-from core.logging import (
-    REDACTED,
-    SENTRY_EXTRA_DENYLIST,
-    connect_celery_logging,
-    logging_config,
-)
+from core.celery_context import connect_celery_logging
+from core.logging import REDACTED, logging_config
+from core.sentry import SENTRY_EXTRA_DENYLIST
 from tests.conftest import bearer, capture_logs
 from tests.factories import DEFAULT_PASSWORD
 from users.services import token_pair_issue
@@ -204,7 +201,7 @@ def test_sentry_scrubs_token_fields_and_sends_no_personal_data(monkeypatch):
 
     captured = {}
     monkeypatch.setattr(sentry_sdk, "init", lambda **options: captured.update(options))
-    from core.logging import configure_sentry
+    from core.sentry import configure_sentry
 
     configure_sentry(
         dsn="https://public@sentry.example.com/1",
