@@ -298,3 +298,21 @@ def test_eager_task_logs_with_the_request_id_and_leaves_the_request_context(
     lines = [line for line in logs.lines() if line["logger"].startswith("jobs")]
     assert [line["request_id"] for line in lines] == ["req-eager", "req-eager"]
     assert after == {"request_id": "req-eager"}  # no task_id left behind
+
+
+@pytest.mark.django_db
+def test_reset_email_job_logs_with_the_id_of_the_request_that_enqueued_it(
+    api_client, user, logs, mailoutbox
+):
+    response = api_client.post(
+        "/api/v1/auth/password-recovery",
+        {"email": user.email},
+        headers={"X-Request-ID": "recovery-1"},
+    )
+
+    (line,) = [line for line in logs.lines() if line["logger"] == "users.tasks"]
+    assert response.status_code == HTTPStatus.ACCEPTED
+    assert line["event"] == "password reset email sent"
+    assert line["request_id"] == "recovery-1"
+    assert line["task_name"] == "users.tasks.send_password_reset_email"
+    assert len(mailoutbox) == 1
