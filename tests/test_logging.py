@@ -10,8 +10,9 @@ import structlog
 from core.celery_context import connect_celery_logging
 from core.logging import REDACTED, logging_config
 from core.sentry import SENTRY_EXTRA_DENYLIST
-from tests.conftest import bearer, capture_logs
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.http import bearer
+from tests.support.logs import capture_logs
 from users.services import token_pair_issue
 
 SESSION_COOKIE = "sessionid=cookie-value-that-must-stay-secret"

@@ -22,8 +22,10 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 
 from config.celery import app as celery_app
-from tests.conftest import BASE_DIR, bearer, capture_logs
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support import BASE_DIR
+from tests.support.http import bearer
+from tests.support.logs import capture_logs
 from users.services import token_pair_issue
 from users.tasks import flush_expired_tokens, send_password_reset_email
 
