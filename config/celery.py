@@ -7,7 +7,7 @@ import os
 
 from celery import Celery
 
-from core.logging import connect_celery_logging
+from core.celery_context import connect_celery_logging
 
 # As manage.py and wsgi.py do: the settings module is the one thing read here.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -13,7 +13,8 @@ from corsheaders.defaults import default_headers as corsheaders_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from config.guard import deployment_mode, production_problems, required
-from core.logging import configure_sentry, logging_config
+from core.logging import logging_config
+from core.sentry import configure_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -332,9 +333,10 @@ SIMPLE_JWT = {
         minutes=env.int("ACCESS_TOKEN_MINUTES", default=30)
     ),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=7)),
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": False,
+    # No ROTATE_REFRESH_TOKENS, BLACKLIST_AFTER_ROTATION or UPDATE_LAST_LOGIN: only
+    # simplejwt's own views read them, and we use none. Login, rotation (each refresh
+    # blacklists the old token, once) and reuse detection are users/services.py's
+    # token_pair_issue and token_refresh; an API login leaves last_login as it is.
     # The registered claim for the subject (RFC 7519), as the guide's tokens carry it.
     "USER_ID_CLAIM": "sub",
     "ALGORITHM": env.str("JWT_ALGORITHM", default="HS256"),

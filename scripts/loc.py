@@ -56,7 +56,8 @@ CONCERNS: dict[str, tuple[list[str], list[str]]] = {
         + [f"{TWIN}/app/api/pagination.py"],
     ),
     "Middleware, logging, metrics": (
-        ["core/middleware.py", "core/logging.py", "core/metrics.py", "core/http.py"],
+        ["core/middleware.py", "core/logging.py", "core/metrics.py", "core/http.py"]
+        + ["core/sentry.py", "core/celery_context.py"],
         [f"{TWIN}/app/middleware.py", f"{TWIN}/app/core/logging.py"],
     ),
     "Errors": (

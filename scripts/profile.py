@@ -513,9 +513,13 @@ def main() -> None:
     unknown = set(names) - set(builders)
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    real_stderr = sys.stderr
     # The access lines go where gunicorn's stderr would: a file write per request.
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the whole run
+    # File descriptor 2 itself, as LOGGING's handler holds the sys.stderr it found.
+    sys.stderr.flush()
+    real_stderr = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
     def calls(name: str) -> Callable[[], bytes]:
         build = builders[name]
@@ -588,7 +592,9 @@ def main() -> None:
             raise SystemExit("More queries than expected: " + "; ".join(failed))
     finally:
         fixture.clean_up()
-        sys.stderr = real_stderr
+        sys.stderr.flush()
+        os.dup2(real_stderr, 2)
+        os.close(real_stderr)
 
 
 if __name__ == "__main__":

@@ -1,67 +1,22 @@
 """What the scripts share to run servers: a port, waiting, stopping, measuring.
 
-A free port, waiting for a server to answer, stopping it; reading wrk's output
-(durations into milliseconds, the numbers it must print); and the CPU time and
-memory of a server's process tree, from /proc.
+A free port, waiting for a server to answer and stopping it come from the tests'
+tests/support/servers.py (one copy for both); here, turning wrk's durations into
+milliseconds, and the CPU time and memory of a server's process tree, from /proc.
 """
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
+import sys
 from pathlib import Path
-from typing import Protocol
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.servers import free_port, stop, wait_until_up  # noqa: E402
+
+__all__ = ["cpu_seconds", "free_port", "leaf_rss_mb", "stop", "to_ms", "wait_until_up"]
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
-
-
-def free_port() -> int:
-    """Return a loopback TCP port that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Pollable(Protocol):
-    """A process, or a stand-in for one, that says whether it has exited."""
-
-    def poll(self) -> int | None:
-        """Return the exit status, or None while it runs."""
-        ...
-
-
-def wait_until_up(
-    url: str, process: Pollable, *, timeout: float = 60, poll: float = 0.2
-) -> None:
-    """Wait until url answers; fail if the process exits or the time runs out.
-
-    Our own process is polled too: another server may already answer on the port.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(poll)
-    raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
-
-
-def stop(process: subprocess.Popen, *, timeout: float = 30) -> None:
-    """Stop gunicorn gracefully (SIGTERM), then kill it after timeout seconds."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def to_ms(value: str) -> float:

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from items.models import Item
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.http import send_request
 from users.services import token_pair_issue
 
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
@@ -505,18 +506,7 @@ def test_an_admin_session_cookie_cannot_call_the_api(superuser):
 
 def call(method: str, url: str, body: dict | None = None, token: str = ""):
     """Send a JSON request; return (status, headers, parsed body or None)."""
-    request = urllib.request.Request(
-        url,
-        data=orjson.dumps(body) if body is not None else None,
-        method=method,
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, headers, raw = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, headers, raw = error.code, error.headers, error.read()
+    status, headers, raw = send_request(method, url, body=body, token=token)
     return status, headers, orjson.loads(raw) if raw else None
 
 

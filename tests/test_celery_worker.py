@@ -11,8 +11,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from http import HTTPStatus
 from pathlib import Path
@@ -21,25 +19,18 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import redis
 
-from tests.conftest import BASE_DIR, database_url
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support import BASE_DIR
+from tests.support.http import send_request
+from tests.support.live_server import database_url
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
 def post(url: str, body: dict) -> tuple[int, dict]:
     """POST JSON; return the status and the decoded body."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    status, _, raw = send_request("POST", url, body=body)
+    return status, json.loads(raw or b"null")
 
 
 def wait_for_mail(folder: Path, worker: subprocess.Popen, log: Path) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import BASE_DIR
+from tests.support import BASE_DIR
 
 COMPOSE_FILE = BASE_DIR / "docker-compose.yaml"
 COMPOSE_SCHEMA = BASE_DIR / "deploy" / "compose-spec.json"

@@ -15,8 +15,9 @@ from django.test import Client
 
 from items.models import Item
 from items.views import ItemViewSet
-from tests.conftest import database_url, free_port
 from tests.factories import ItemFactory, UserFactory
+from tests.support.live_server import database_url
+from tests.support.servers import free_port
 from users.models import User
 from users.services import token_pair_issue
 

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 
-from tests.conftest import database_url
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.support.faultproxy import FaultProxy
+from tests.support.live_server import database_url
 from users.services import token_pair_issue
 
 pytestmark = pytest.mark.live

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_DIR
+from tests.support import BASE_DIR
 
 CONFIG = ["-c", "config/gunicorn.py"]
 SLOW_SETTINGS = {"DJANGO_SETTINGS_MODULE": "tests.slow_settings"}

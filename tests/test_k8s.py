@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from config.guard import production_problems
-from tests.conftest import BASE_DIR
+from tests.support import BASE_DIR
 from tests.test_deploy import check_deploy
 
 K8S_DIR = BASE_DIR / "deploy" / "k8s"

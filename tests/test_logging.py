@@ -8,14 +8,11 @@ from urllib.parse import urlencode
 import pytest
 import structlog
 
-from core.logging import (
-    REDACTED,
-    SENTRY_EXTRA_DENYLIST,
-    connect_celery_logging,
-    logging_config,
-)
-from tests.conftest import capture_logs
+from core.celery_context import connect_celery_logging
+from core.logging import REDACTED, logging_config
+from core.sentry import SENTRY_EXTRA_DENYLIST
 from tests.factories import DEFAULT_PASSWORD
+from tests.support.logs import capture_logs
 from users.services import token_pair_issue
 
 SESSION_COOKIE = "sessionid=cookie-value-that-must-stay-secret"
@@ -206,7 +203,7 @@ def test_sentry_scrubs_token_fields_and_sends_no_personal_data(monkeypatch):
 
     captured = {}
     monkeypatch.setattr(sentry_sdk, "init", lambda **options: captured.update(options))
-    from core.logging import configure_sentry
+    from core.sentry import configure_sentry
 
     configure_sentry(
         dsn="https://public@sentry.example.com/1",
@@ -305,3 +302,21 @@ def test_eager_task_logs_with_the_request_id_and_leaves_the_request_context(
     lines = [line for line in logs.lines() if line["logger"].startswith("jobs")]
     assert [line["request_id"] for line in lines] == ["req-eager", "req-eager"]
     assert after == {"request_id": "req-eager"}  # no task_id left behind
+
+
+@pytest.mark.django_db
+def test_reset_email_job_logs_with_the_id_of_the_request_that_enqueued_it(
+    api_client, user, logs, mailoutbox
+):
+    response = api_client.post(
+        "/api/v1/auth/password-recovery",
+        {"email": user.email},
+        headers={"X-Request-ID": "recovery-1"},
+    )
+
+    (line,) = [line for line in logs.lines() if line["logger"] == "users.tasks"]
+    assert response.status_code == HTTPStatus.ACCEPTED
+    assert line["event"] == "password reset email sent"
+    assert line["request_id"] == "recovery-1"
+    assert line["task_name"] == "users.tasks.send_password_reset_email"
+    assert len(mailoutbox) == 1

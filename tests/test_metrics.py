@@ -13,6 +13,7 @@ from django.test import override_settings
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.http import send_request
 from tests.test_request_id import UNREACHABLE_REDIS
 from users.services import token_pair_issue
 
@@ -211,13 +212,9 @@ def test_the_shipped_nginx_blocks_metrics_from_the_public():
 # LIVE: several worker processes
 # ------------------------------------------------------------------------------
 def get(url: str, method: str = "GET", token: str = "") -> tuple[int, str]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(url, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    """Send a request to a live server; return the status and the body text."""
+    status, _, raw = send_request(method, url, token=token)
+    return status, raw.decode()
 
 
 def counts_per_worker(folder: Path, labels: dict[str, str]) -> list[float]:

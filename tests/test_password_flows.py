@@ -22,10 +22,12 @@ from rest_framework_simplejwt.token_blacklist.models import (
 )
 
 from config.celery import app as celery_app
-from tests.conftest import BASE_DIR, bearer, capture_logs
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support import BASE_DIR
+from tests.support.http import bearer
+from tests.support.logs import capture_logs
 from users.services import token_pair_issue
-from users.tasks import flush_expired_tokens
+from users.tasks import flush_expired_tokens, send_password_reset_email
 
 CHANGE = "/api/v1/users/me/password"
 RECOVERY = "/api/v1/auth/password-recovery"
@@ -234,6 +236,16 @@ def test_password_recovery_for_an_unknown_or_inactive_email_is_the_same_202(
     assert response.status_code == HTTPStatus.ACCEPTED
     assert response.json() == known.json()
     assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_a_reset_job_queued_by_the_previous_release_is_still_sent(user, mailoutbox):
+    # Messages queued before the upgrade carry the request_id argument it dropped.
+    send_password_reset_email.apply(
+        kwargs={"email": user.email, "request_id": "queued-earlier"}
+    )
+
+    assert [message.to for message in mailoutbox] == [[user.email]]
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import redis
 
-from tests.conftest import BASE_DIR, LiveServer, free_port, wait_for
+from tests.support import BASE_DIR
+from tests.support.live_server import LiveServer
+from tests.support.servers import free_port, wait_until_up
 
 # Transactional: the replicas' writes are committed, and flushed after each test.
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -251,7 +253,9 @@ def cluster(django_db_setup, django_db_blocker) -> Iterator[Cluster]:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            wait_for(f"http://127.0.0.1:{proxy_port}/proxy-health", timeout=15)
+            wait_until_up(
+                f"http://127.0.0.1:{proxy_port}/proxy-health", proxy, timeout=15
+            )
             yield Cluster(replicas, f"http://127.0.0.1:{proxy_port}", mail)
         finally:
             if proxy:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_DIR, free_port, wait_for
+from tests.support import BASE_DIR
+from tests.support.servers import free_port, wait_until_up
 from tests.test_faults import call
 from tests.test_gunicorn import CONFIG
 
@@ -75,7 +76,7 @@ def nginx(tmp_path, live_server_factory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(f"http://127.0.0.1:{port}/proxy-health")
+        wait_until_up(f"http://127.0.0.1:{port}/proxy-health", process, timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

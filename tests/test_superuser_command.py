@@ -177,7 +177,8 @@ def test_concurrent_runs_leave_one_superuser_and_all_succeed(transactional_db):
     import subprocess
     import sys
 
-    from tests.conftest import BASE_DIR, database_url
+    from tests.support import BASE_DIR
+    from tests.support.live_server import database_url
 
     env = {
         **os.environ,

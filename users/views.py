@@ -278,10 +278,7 @@ class PasswordRecoveryView(JSONRequestMixin, APIView):
         """Queue the reset email and answer 202 at once."""
         serializer = PasswordRecoverySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tasks.password_reset_email_enqueue(
-            email=serializer.validated_data["email"],
-            request_id=getattr(request, "id", None),
-        )
+        tasks.password_reset_email_enqueue(email=serializer.validated_data["email"])
         return Response(
             {"detail": PASSWORD_RECOVERY_ACCEPTED}, status=status.HTTP_202_ACCEPTED
         )
