@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from http import HTTPStatus
 
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions
 
@@ -31,6 +32,22 @@ def json_error(
     if retry_after is not None:
         response["Retry-After"] = str(math.ceil(retry_after))
     return response
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Say whether a database error means the server can't be reached."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    )
+
+
+def database_unavailable() -> JsonResponse:
+    """Answer a request that could not reach the database: 503 with Retry-After."""
+    return json_error(
+        str(ServiceUnavailable.default_detail),
+        status=ServiceUnavailable.status_code,
+        retry_after=RETRY_AFTER_SECONDS,
+    )
 
 
 class RequestTooLarge(exceptions.APIException):

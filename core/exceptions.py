@@ -17,7 +17,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -26,10 +26,10 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from core.errors import (
-    RETRY_AFTER_SECONDS,
     RequestTooLarge,
     ServiceUnavailable,
-    json_error,
+    database_unavailable,
+    is_connection_error,
 )
 from core.metrics import record_dependency_error
 from core.throttling import unauthenticated_wait
@@ -37,13 +37,6 @@ from core.throttling import unauthenticated_wait
 logger = logging.getLogger(__name__)
 
 JSON_ERROR_PREFIXES = ("/api/", "/health")
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    """Say whether a database error means the server can't be reached."""
-    return isinstance(exc, OperationalError | InterfaceError) or (
-        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
-    )
 
 
 def log_and_count_database_outage(exc: BaseException) -> bool:
@@ -152,17 +145,14 @@ class JSONErrorMiddleware:
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
         """Under /api/ and /health, answer an unreachable database with 503 JSON."""
-        # Elsewhere Django's handler answers, and its got_request_exception signal
-        # counts the error (core.metrics): counting it here too would count it twice.
+        # Elsewhere Django's handler answers (core.http.server_error, 503 too), and
+        # its got_request_exception signal counts the error (core.metrics):
+        # counting it here too would count it twice.
         if not (
             _wants_json_errors(request) and log_and_count_database_outage(exception)
         ):
             return None
-        return json_error(
-            str(ServiceUnavailable.default_detail),
-            status=ServiceUnavailable.status_code,
-            retry_after=RETRY_AFTER_SECONDS,
-        )
+        return database_unavailable()
 
 
 def _rewrite_as_json(response: HttpResponse) -> None:

@@ -1,11 +1,12 @@
 """Small helpers for plain Django views (outside DRF)."""
 
+import sys
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from core.errors import json_error
+from core.errors import database_unavailable, is_connection_error, json_error
 
 
 def get_only(
@@ -34,5 +35,11 @@ def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResp
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    """Answer an unhandled error with JSON and no details."""
+    """Answer an unhandled error with JSON and no details; 503 if the database is down.
+
+    Django calls this inside the except block of the error (the admin's, say), so
+    sys.exception() is that error; got_request_exception has already counted it.
+    """
+    if is_connection_error(sys.exception() or Exception()):
+        return database_unavailable()
     return json_error("Internal server error.", status=500)

@@ -672,7 +672,7 @@ def test_groups_are_not_offered_as_only_superusers_use_the_admin(admin_client):
 
 
 @pytest.mark.live
-def test_admin_with_the_database_down_answers_json_without_details(
+def test_admin_with_the_database_down_answers_503_json_without_details(
     live_server_factory,
 ):
     import urllib.error
@@ -689,8 +689,9 @@ def test_admin_with_the_database_down_answers_json_without_details(
         urllib.request.urlopen(request)
 
     body = error.value.read().decode()
-    # Outside /api/ and /health Django's handler answers (JSON, not its HTML page).
-    assert error.value.code == HTTPStatus.INTERNAL_SERVER_ERROR
+    # Outside /api/ and /health Django's handler answers, as the API does.
+    assert error.value.code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert error.value.headers["Retry-After"] == "5"
     assert error.value.headers["Content-Type"].startswith("application/json")
     assert '"detail"' in body
     for leak in ("Traceback", "OperationalError", "127.0.0.1:1", "postgres"):

@@ -323,6 +323,6 @@ def test_a_database_outage_on_an_admin_page_is_counted_once(
         urllib.request.urlopen(request, timeout=10)
     status, text = get(f"{server.url}/metrics")
 
-    assert error.value.code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert error.value.code == HTTPStatus.SERVICE_UNAVAILABLE
     assert status == HTTPStatus.OK
     assert sample(text, "dependency_errors_total", {"dependency": "database"}) == 1
