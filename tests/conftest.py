@@ -7,15 +7,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import SuperuserFactory, UserFactory
-from tests.support import BASE_DIR
 from tests.support.http import bearer
 from tests.support.live_server import LiveServer
 from tests.support.logs import CapturedLogs, capture_logs
 from users.models import User
 
-# The helpers live in tests/support/. These two stay importable from here for the
-# test files of the rate-limit and serializer work, until they import from there.
-__all__ = ["BASE_DIR", "bearer"]
 # The black-box contract suite runs against a live server: `make contract`.
 collect_ignore = ["contract"]
 

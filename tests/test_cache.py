@@ -14,9 +14,9 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from core.cache import SharedClientRedisCache
-from tests.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.support.faultproxy import FaultProxy
+from tests.support.http import bearer
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from items.models import Item
-from tests.conftest import bearer
 from tests.factories import ItemFactory, UserFactory
+from tests.support.http import bearer
 from users.models import User
 
 LINK = re.compile(r'<([^>]*)>; rel="(next|prev)"')

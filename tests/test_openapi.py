@@ -12,8 +12,8 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-from tests.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD, ItemFactory
+from tests.support.http import bearer
 from users.services import token_pair_issue
 
 CONTRACT_OPERATIONS = {

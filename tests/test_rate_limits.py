@@ -19,8 +19,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.throttling import WindowThrottle
-from tests.conftest import BASE_DIR, bearer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support import BASE_DIR
+from tests.support.http import bearer
 
 LOGIN = "/api/v1/auth/login"
 RECOVERY = "/api/v1/auth/password-recovery"

@@ -12,8 +12,8 @@ from http import HTTPStatus
 import pytest
 from rest_framework.test import APIClient
 
-from tests.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.http import bearer
 from users.services import token_pair_issue
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from rest_framework.exceptions import NotFound
 from rest_framework.test import APIClient
 
-from tests.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD, ItemFactory, SuperuserFactory, UserFactory
+from tests.support.http import bearer
 from users.models import User
 from users.services import user_update
 

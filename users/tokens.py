@@ -14,7 +14,6 @@ access tokens before they expire, without a database query of their own:
 """
 
 import logging
-import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -25,7 +24,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from core.breaker import cache_breaker
+from core.breaker import CircuitOpen, cache_breaker
 from core.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -33,9 +32,6 @@ logger = logging.getLogger(__name__)
 SESSION_CLAIM = "sid"
 # Seconds a revoked session id outlives the access tokens it ends, for clock skew.
 REVOCATION_GRACE_SECONDS = 60
-# A cache outage logs at most one line per this many seconds and process.
-OUTAGE_LOG_INTERVAL = 10.0
-_last_outage_log = 0.0
 
 
 class _MicrosecondIat:
@@ -106,12 +102,14 @@ def _revocation_key(sid: str) -> str:
 
 
 def _log_outage(action: str, exc: BaseException) -> None:
-    """Log that session revocations can't be read or written, at most per interval."""
-    global _last_outage_log  # noqa: PLW0603 - one timestamp per process
-    now = time.monotonic()
-    if now - _last_outage_log < OUTAGE_LOG_INTERVAL:
+    """Log that session revocations can't be read or written.
+
+    Only a call that reached the cache logs: while the breaker is open (CircuitOpen)
+    nothing does, so an outage logs a few lines per process and breaker period, not
+    one per request; the breaker logs its own opening and closing.
+    """
+    if isinstance(exc, CircuitOpen):
         return
-    _last_outage_log = now
     logger.error("session revocations unreachable (%s): %s", type(exc).__name__, action)
 
 
