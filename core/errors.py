@@ -50,6 +50,14 @@ def database_unavailable() -> JsonResponse:
     )
 
 
+class BadRequest(exceptions.APIException):
+    """A 400 with one message, for errors that are not about one field."""
+
+    status_code = HTTPStatus.BAD_REQUEST
+    default_detail = "Bad request."
+    default_code = "bad_request"
+
+
 class RequestTooLarge(exceptions.APIException):
     """A body over the size limit (Django's DATA_UPLOAD_MAX_MEMORY_SIZE)."""
 

@@ -1,12 +1,13 @@
 """Errors of the users and auth endpoints, with the contract's texts."""
 
-from rest_framework import exceptions, status
+from rest_framework import exceptions
+
+from core.errors import BadRequest
 
 
-class EmailAlreadyRegistered(exceptions.APIException):
+class EmailAlreadyRegistered(BadRequest):
     """Another account already uses this email, in any case."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "Email already registered"
     default_code = "email_taken"
 
@@ -18,10 +19,9 @@ class IncorrectCredentials(exceptions.AuthenticationFailed):
     default_code = "incorrect_credentials"
 
 
-class InactiveUser(exceptions.APIException):
+class InactiveUser(BadRequest):
     """The password was right, but the account is deactivated."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "Inactive user"
     default_code = "inactive_user"
 
@@ -40,18 +40,16 @@ class NotAuthorized(exceptions.PermissionDenied):
     default_code = "not_authorized"
 
 
-class InvalidRefreshTokenBody(exceptions.APIException):
+class InvalidRefreshTokenBody(BadRequest):
     """A refresh token in a body (logout) that is malformed, expired or not one."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "Invalid or expired refresh token"
     default_code = "invalid_refresh_token"
 
 
-class InvalidResetToken(exceptions.APIException):
+class InvalidResetToken(BadRequest):
     """A password-reset link that is malformed, used, expired or not for this user."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "Invalid or expired password reset token"
     default_code = "invalid_reset_token"
 
