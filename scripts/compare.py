@@ -71,6 +71,8 @@ RAISED_RATES = {
         "RATE_LIMIT_LOGIN": "100000000/minute",
     },
 }
+# A run begun at a load average under this per core, and not QUICK, counts as quiet.
+QUIET_LOAD_PER_CORE = 0.5
 START = "<!-- compare:results:start -->"
 END = "<!-- compare:results:end -->"
 # wrk's Lua: the request, then a count of every answer outside 2xx (wrk's own count
@@ -763,16 +765,36 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}" if a is not None and b else "-"
 
 
+def is_quiet(result: dict[str, Any]) -> bool:
+    """Say whether a run counts as a result: a full run begun at under half load."""
+    machine = result["machine"]
+    return (
+        not result["settings"].get("quick")
+        and machine["load_before"] < QUIET_LOAD_PER_CORE * machine["cores"]
+    )
+
+
 def render(result: dict[str, Any], docs: Path, img_dir: Path) -> str:
     """Write the Markdown between the markers: context, tables, charts."""
     summary = result["summary"]
     present = servers_in(summary)
     settings = result["settings"]
     m = result["machine"]
+    if is_quiet(result):
+        caution = (
+            f"_Measured on a quiet machine (load {m['load_before']:.1f} on "
+            f"{m['cores']} cores when the run began): numbers of this machine; "
+            "rerun `make compare` on yours._"
+        )
+    else:
+        caution = (
+            f"_Provisional numbers, from {m['cores']} cores shared with other work "
+            f"(load {m['load_before']:.1f} when the run began"
+            f"{', a QUICK run' if settings.get('quick') else ''}): "
+            "rerun `make compare` on a quiet machine before quoting them._"
+        )
     lines = [
-        f"_Provisional numbers, from {m['cores']} cores shared with other work "
-        f"(load {m['load_before']:.1f} when the run began): "
-        "rerun `make compare` on a quiet machine before quoting them._",
+        caution,
         "",
         f"- Date: {result['date']}",
         f"- Machine: {m['cores']} cores, {m['cpu']}, {m['memory_gb']} GB, {m['os']}, "
@@ -918,7 +940,8 @@ def charts(result: dict[str, Any], img_dir: Path) -> list[Path]:
             SCENARIOS,
         )
         axes.set_yscale("log")
-        axes.set_title(f"{title}, {result['date'][:10]}, provisional")
+        status = "" if is_quiet(result) else ", provisional"
+        axes.set_title(f"{title}, {result['date'][:10]}{status}")
         axes.legend()
         figure.tight_layout()
         path = img_dir / filename

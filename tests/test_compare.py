@@ -6,6 +6,7 @@ which answers 500. The full `make compare QUICK=1` against the real servers is a
 step of .ci/run, which checks its JSON, charts and docs.
 """
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -110,12 +112,31 @@ def test_a_non_2xx_answer_marks_the_run_invalid_and_exits_non_zero(stub_url, tmp
     assert not (tmp_path / "img").exists()
 
 
-def test_a_list_without_x_total_count_or_a_socket_error_is_invalid():
+def script(name: str) -> ModuleType:
+    """Import one of scripts/ by its module name."""
     sys.path.insert(0, str(BASE_DIR / "scripts"))
     try:
-        import compare
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
+
+
+def test_a_full_run_at_low_load_is_quiet_and_a_busy_or_quick_one_provisional():
+    compare = script("compare")
+
+    def run(load: float, *, quick: bool = False) -> dict:
+        return {
+            "settings": {"quick": quick},
+            "machine": {"cores": 2, "load_before": load},
+        }
+
+    assert compare.is_quiet(run(0.6)) is True
+    assert compare.is_quiet(run(1.2)) is False
+    assert compare.is_quiet(run(0.1, quick=True)) is False
+
+
+def test_a_list_without_x_total_count_or_a_socket_error_is_invalid():
+    compare = script("compare")
     out = (
         "  100 requests in 1.00s, 10.00KB read\n"
         "Requests/sec:    100.00\n"
@@ -138,11 +159,7 @@ def test_a_list_without_x_total_count_or_a_socket_error_is_invalid():
 
 
 def test_non_2xx_answers_without_a_recorded_first_one_are_still_reported():
-    sys.path.insert(0, str(BASE_DIR / "scripts"))
-    try:
-        import compare
-    finally:
-        sys.path.pop(0)
+    compare = script("compare")
     out = (
         "  100 requests in 1.00s, 10.00KB read\n"
         "Requests/sec:    100.00\n"
@@ -156,11 +173,7 @@ def test_non_2xx_answers_without_a_recorded_first_one_are_still_reported():
 
 
 def test_loc_counts_code_lines_and_the_packages_of_a_lock(tmp_path):
-    sys.path.insert(0, str(BASE_DIR / "scripts"))
-    try:
-        import loc
-    finally:
-        sys.path.pop(0)
+    loc = script("loc")
     source = tmp_path / "module.py"
     source.write_text(
         '"""Doc."""\n\n# a comment\nimport os  # why\n\n\nprint(os.sep)\n'
