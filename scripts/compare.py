@@ -980,6 +980,11 @@ def command_line(args: argparse.Namespace) -> str:
 
 # MAIN
 # ------------------------------------------------------------------------------
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """Turn a stop signal into SystemExit (128 + its number, as a shell reports it)."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Set up every server, run the rounds, write the results; 1 when INVALID."""
     args = parse_args(argv)
@@ -992,6 +997,10 @@ def main(argv: list[str] | None = None) -> int:
             f"The twin is missing ({args.twin_dir}/serve): run with "
             "SERVERS=ours,floor or set COMPARE_TWIN_DIR."
         )
+    # A SIGTERM (a timeout, a CI job cancelled) unwinds like Ctrl-C, so that the
+    # finally blocks below stop the servers and drop the databases.
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _exit_on_signal)
     workdir = Path(tempfile.mkdtemp(prefix="compare-"))
     servers = make_servers(args, workdir)
     created = sorted({s.name for s in servers if not s.external})
