@@ -97,9 +97,7 @@ def database_watchdog_middleware(
 ) -> Callable[[HttpRequest], HttpResponse]:
     """Arm the stall deadline of the request's database connection."""
     timeout = float(getattr(settings, "DATABASE_STALL_TIMEOUT", 0) or 0)
-    if timeout <= 0 or settings.DATABASES["default"]["ENGINE"] != (
-        "django.db.backends.postgresql"
-    ):
+    if timeout <= 0 or connections["default"].vendor != "postgresql":
         return get_response
 
     def middleware(request: HttpRequest) -> HttpResponse:

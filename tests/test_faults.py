@@ -85,6 +85,36 @@ def test_stalled_database_answers_503_within_5_s_and_recovers(
     assert "Traceback" not in server.log.read_text()
 
 
+@pytest.mark.parametrize("ending", ["terminated", "dropped"])
+def test_a_connection_the_server_ended_between_requests_fails_no_request(
+    live_server_factory, db_proxy, ending
+):
+    """A restart, a failover or an idle timeout: the next request reconnects first."""
+    proxy, url = db_proxy
+    token = token_pair_issue(user=UserFactory.create())["access_token"]
+    # One sync worker: one thread, so one persistent connection, the one ended below.
+    server = live_server_factory(
+        extra_env={"DATABASE_URL": url, "DATABASE_STALL_TIMEOUT": "4"}, workers=1
+    )
+    me = f"{server.url}/api/v1/users/me"
+    assert call(me, token)[0] == HTTPStatus.OK
+
+    if ending == "terminated":  # the server says why (FATAL 57P01), then closes
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))"
+                " FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchone()[0] >= 1
+    else:  # the connection closes with no word (a proxy or a balancer dropped it)
+        proxy.set_mode("kill")
+        proxy.set_mode("pass")
+
+    assert [call(me, token)[0] for _ in range(3)] == [HTTPStatus.OK] * 3
+    assert "Traceback" not in server.log.read_text()
+
+
 def post(url: str, data: dict) -> tuple[int, float]:
     """POST a form; return the status (0: no answer) and the seconds it took."""
     started = time.monotonic()
