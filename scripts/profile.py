@@ -11,6 +11,11 @@ request, which outside load on a shared machine disturbs far less than req/s:
   answers 429; counters in Redis);
 - the SQL queries per request (asserted against QUERIES with --check);
 - with --profile, a cProfile summary of one scenario, by package and by function;
+- with --layers, where the CPU time of each scenario goes, by layer of the stack
+  (handler, middleware, routing, DRF's view, serializers, ORM, psycopg, auth, ...):
+  a sampling profile on CPU time (SIGPROF), so that no layer pays for being
+  instrumented, each sample charged to the innermost frame of a layer (time in the
+  standard library and in C is its caller's);
 - with --instructions, instructions per request under callgrind (repeatable under
   load): two runs of different lengths, the difference divided by the extra calls.
 
@@ -24,6 +29,7 @@ import os
 import pstats
 import re
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -93,6 +99,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate-limits", choices=("off", "on", "both"), default="both")
     parser.add_argument("--profile", metavar="SCENARIO", help="cProfile one scenario")
     parser.add_argument("--profile-lines", type=int, default=25)
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="sample each scenario's CPU time by layer of the stack",
+    )
     parser.add_argument(
         "--instructions",
         action="store_true",
@@ -383,6 +394,160 @@ def package_of(filename: str) -> str:
     return "stdlib"
 
 
+# Where a sampled frame's file belongs, by its path under site-packages or the project
+# ("ours/..."): the first prefix that matches wins. None means "not a layer of its
+# own": the sample goes to the nearest caller that is (helpers such as
+# django.utils.functional, asgiref's Local, the standard library).
+DRF_VIEW = "DRF view: dispatch, negotiation, permissions, paging"
+LAYERS: tuple[tuple[str, str | None], ...] = (
+    ("argon2/", "password hash (Argon2id)"),
+    ("django/contrib/auth/hashers.py", "password hash (Argon2id)"),
+    ("django/core/cache/", "Redis: cache, revocation, rate limits"),
+    ("redis/", "Redis: cache, revocation, rate limits"),
+    ("ours/core/cache.py", "Redis: cache, revocation, rate limits"),
+    ("ours/core/throttling.py", "Redis: cache, revocation, rate limits"),
+    ("rest_framework/throttling.py", "Redis: cache, revocation, rate limits"),
+    ("jwt/", "auth: JWT decode and claims"),
+    ("rest_framework_simplejwt/", "auth: JWT decode and claims"),
+    ("ours/users/authentication.py", "auth: JWT decode and claims"),
+    ("ours/users/tokens.py", "auth: JWT decode and claims"),
+    ("psycopg/", "psycopg (driver, the socket)"),
+    ("psycopg_binary/", "psycopg (driver, the socket)"),
+    ("psycopg_pool/", "psycopg (driver, the socket)"),
+    ("django/db/", "ORM: queries, rows to models"),
+    ("ours/core/postgresql/", "ORM: queries, rows to models"),
+    ("rest_framework/serializers.py", "serializers and validation"),
+    ("rest_framework/fields.py", "serializers and validation"),
+    ("rest_framework/relations.py", "serializers and validation"),
+    ("rest_framework/utils/serializer_helpers.py", "serializers and validation"),
+    ("rest_framework/validators.py", "serializers and validation"),
+    ("django/core/validators.py", "serializers and validation"),
+    ("ours/core/fields.py", "serializers and validation"),
+    ("ours/core/validators.py", "serializers and validation"),
+    ("ours/items/serializers.py", "serializers and validation"),
+    ("ours/users/serializers.py", "serializers and validation"),
+    ("ours/core/json.py", "JSON (orjson render and parse)"),
+    ("structlog/", "access log and metrics"),
+    ("prometheus_client/", "access log and metrics"),
+    ("ours/core/logging.py", "access log and metrics"),
+    ("ours/core/metrics.py", "access log and metrics"),
+    ("rest_framework/", DRF_VIEW),
+    ("ours/core/viewsets.py", DRF_VIEW),
+    ("ours/core/pagination.py", DRF_VIEW),
+    ("ours/core/routers.py", DRF_VIEW),
+    ("ours/items/views.py", DRF_VIEW),
+    ("ours/users/views.py", DRF_VIEW),
+    ("ours/users/permissions.py", DRF_VIEW),
+    ("ours/core/health.py", "health check"),
+    ("django/middleware/", "middleware"),
+    ("django/contrib/", "middleware"),
+    ("corsheaders/", "middleware"),
+    ("whitenoise/", "middleware"),
+    ("ours/core/middleware.py", "middleware"),
+    ("ours/core/dbwatchdog.py", "middleware"),
+    ("ours/core/exceptions.py", "middleware"),
+    ("django/urls/", "URL routing"),
+    ("django/http/", "Django request and response objects"),
+    ("django/core/handlers/", "Django handler (the middleware chain)"),
+    ("django/utils/deprecation.py", "Django handler (the middleware chain)"),
+    ("django/dispatch/", "Django handler (the middleware chain)"),
+    ("django/utils/", None),
+    ("asgiref/", None),
+    ("django/", "Django, other"),
+    ("ours/scripts/profile.py", "the harness (building each request)"),
+)
+
+
+def layer_of(filename: str, memo: dict[str, str | None] = {}) -> str | None:  # noqa: B006
+    """Name the layer a frame's file belongs to, or None for its caller's."""
+    if filename in memo:
+        return memo[filename]
+    if "site-packages/" in filename:
+        relative = filename.split("site-packages/", 1)[1]
+    elif Path(filename).is_relative_to(BASE_DIR):
+        relative = "ours/" + Path(filename).relative_to(BASE_DIR).as_posix()
+    else:
+        memo[filename] = None  # the standard library, frozen modules
+        return None
+    layer: str | None = "other: " + relative.split("/", 1)[0]
+    for prefix, name in LAYERS:
+        if relative.startswith(prefix):
+            layer = name
+            break
+    memo[filename] = layer
+    return layer
+
+
+def sample_layers(
+    call: Callable[[], bytes], *, iterations: int, interval: float = 0.0005
+) -> tuple[dict[str, float], float]:
+    """Sample one scenario's CPU time by layer; return seconds by layer, ms/request."""
+    counts: dict[str, float] = defaultdict(float)
+    last = [0.0]
+
+    def on_sample(signum: int, frame: Any) -> None:
+        # Weighted by the CPU time since the last sample: the kernel's timer ticks
+        # (4 ms here, whatever the interval asked), and the ticks of one long C call
+        # (an Argon2 hash) reach Python as one signal when it returns.
+        now = time.process_time()
+        spent, last[0] = now - last[0], now
+        while frame is not None:
+            layer = layer_of(frame.f_code.co_filename)
+            if layer is not None:
+                counts[layer] += spent
+                return
+            frame = frame.f_back
+        counts["standard library"] += spent
+
+    for _ in range(max(iterations // 10, 3)):
+        call()
+    previous = signal.signal(signal.SIGPROF, on_sample)
+    start = last[0] = time.process_time()
+    signal.setitimer(signal.ITIMER_PROF, interval, interval)
+    try:
+        for _ in range(iterations):
+            call()
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        signal.signal(signal.SIGPROF, previous)
+    return counts, (time.process_time() - start) * 1000 / iterations
+
+
+def print_layers(
+    names: list[str],
+    calls: Callable[[str], Callable[[], bytes]],
+    args: argparse.Namespace,
+) -> None:
+    """Print one table: the share of each layer in each scenario's CPU time."""
+    shares: dict[str, dict[str, float]] = {}
+    cpu: dict[str, float] = {}
+    samples: dict[str, float] = {}
+    for name in names:
+        iterations = args.login_iterations if name == "login" else args.iterations
+        counts, cpu[name] = sample_layers(calls(name), iterations=iterations)
+        samples[name] = total = sum(counts.values())
+        shares[name] = {layer: n / total for layer, n in counts.items()}
+    layers = sorted(
+        {layer for share in shares.values() for layer in share},
+        key=lambda layer: -sum(share.get(layer, 0) for share in shares.values()),
+    )
+    print(
+        f"Share of each scenario's CPU time by layer, sampled on the CPU-time timer "
+        f"({args.iterations} requests, login {args.login_iterations}); "
+        f"load average {os.getloadavg()[0]:.1f}\n"
+    )
+    print("| layer | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for layer in layers:
+        cells = []
+        for name in names:
+            share = shares[name].get(layer, 0)
+            cells.append(f"{share:.0%}" if share >= 0.005 else "")
+        print(f"| {layer} | " + " | ".join(cells) + " |")
+    print("| CPU ms per request | " + " | ".join(f"{cpu[n]:.2f}" for n in names) + " |")
+    print("| CPU s sampled | " + " | ".join(f"{samples[n]:.1f}" for n in names) + " |")
+
+
 def print_profile(
     name: str, call: Callable[[], bytes], *, iterations: int, lines: int
 ) -> None:
@@ -540,6 +705,10 @@ def main() -> None:
                 iterations=args.iterations,
                 repeats=args.repeats,
             )
+            return
+        if args.layers:
+            settings.RATE_LIMITS_ENABLED = args.rate_limits == "on"
+            print_layers(names, calls, args)
             return
         if args.profile:
             settings.RATE_LIMITS_ENABLED = args.rate_limits == "on"
